@@ -1,0 +1,81 @@
+//! A snapshot of the process environment, read once at start.
+//!
+//! Everything downstream reads this snapshot instead of `std::env`, so configuration is
+//! validated in one place and tests can build any environment without touching the
+//! process's own.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    vars: BTreeMap<String, OsString>,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Self::from_pairs(std::env::vars_os())
+    }
+
+    /// Variables whose names are not UTF-8 are dropped: they can be neither settings nor
+    /// references, and could not be exported from a POSIX shell file anyway.
+    pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<OsString>,
+        V: Into<OsString>,
+    {
+        let vars = pairs
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.into().into_string().ok()?, v.into())))
+            .collect();
+        Env { vars }
+    }
+
+    /// A setting's value. Unset and empty are the same thing: CI systems routinely define
+    /// variables as empty strings. A value that is not UTF-8 is an error naming the variable.
+    pub fn get(&self, name: &str) -> Result<Option<&str>> {
+        match self.vars.get(name) {
+            None => Ok(None),
+            Some(raw) => match raw.to_str() {
+                Some("") => Ok(None),
+                Some(value) => Ok(Some(value)),
+                None => Err(Error::usage(format!("{name} is not valid UTF-8"))
+                    .hint(format!("set {name} to plain text"))),
+            },
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.vars.get(name).is_some_and(|v| !v.is_empty())
+    }
+
+    /// Every variable, in name order, with its raw value.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &OsString)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    #[test]
+    fn empty_is_unset_and_non_utf8_is_named() {
+        let env = Env::from_pairs([
+            (OsString::from("EMPTY"), OsString::from("")),
+            (OsString::from("SET"), OsString::from("x")),
+            (OsString::from("BAD"), OsString::from_vec(vec![0xff, 0xfe])),
+            (OsString::from_vec(vec![0xff]), OsString::from("dropped")),
+        ]);
+        assert_eq!(env.get("EMPTY").unwrap(), None);
+        assert_eq!(env.get("MISSING").unwrap(), None);
+        assert_eq!(env.get("SET").unwrap(), Some("x"));
+        assert!(!env.contains("EMPTY"));
+        let err = env.get("BAD").unwrap_err().to_string();
+        assert!(err.contains("BAD is not valid UTF-8"), "{err}");
+        assert_eq!(env.iter().count(), 3);
+    }
+}

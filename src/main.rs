@@ -1,0 +1,31 @@
+//! `akl`: resolves `akeyless://` references into a CI job's environment.
+//!
+//! `main` only parses, dispatches and maps the outcome to an exit code; see `cmd` for
+//! the commands and `design.md` for the contract.
+
+mod api;
+mod auth;
+mod cli;
+mod cmd;
+mod config;
+mod env;
+mod error;
+mod gateway;
+mod jwt;
+mod secret;
+mod tls;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            err.report();
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

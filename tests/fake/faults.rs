@@ -1,0 +1,100 @@
+//! Fault injection: the first N requests to an endpoint fail the way real networks,
+//! proxies and overloaded gateways fail.
+
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::http::{Delivery, Response};
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// An API command such as `get-secret-value`, or `*` for every command.
+    pub endpoint: String,
+    pub kind: FaultKind,
+    /// How many requests fail before the endpoint behaves again.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// For `too_many_requests`: the `Retry-After` header, in seconds.
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// 429 with `Retry-After`.
+    TooManyRequests,
+    /// 500 with a JSON error.
+    InternalError,
+    /// 502 with an HTML page, as a load balancer sends.
+    BadGatewayHtml,
+    /// 503 with a JSON error.
+    Unavailable,
+    /// 504 with an empty body.
+    GatewayTimeout,
+    /// The request is processed, then the answer is cut off halfway through its body.
+    Truncated,
+    /// The connection closes before the request is processed: no answer at all.
+    Dropped,
+}
+
+impl Fault {
+    pub fn new(endpoint: &str, kind: FaultKind, count: u32) -> Self {
+        Fault {
+            endpoint: endpoint.into(),
+            kind,
+            count,
+            retry_after: None,
+        }
+    }
+}
+
+/// The faults still pending, each with its remaining count.
+#[derive(Debug, Default)]
+pub struct Faults(Mutex<Vec<Fault>>);
+
+impl Faults {
+    pub fn set(&self, faults: Vec<Fault>) {
+        *self.0.lock().unwrap() = faults;
+    }
+
+    /// Takes one use of the first pending fault for `endpoint`, if any.
+    pub fn take(&self, endpoint: &str) -> Option<Fault> {
+        let mut faults = self.0.lock().unwrap();
+        let fault = faults
+            .iter_mut()
+            .find(|f| f.count > 0 && (f.endpoint == "*" || f.endpoint == endpoint))?;
+        fault.count -= 1;
+        Some(fault.clone())
+    }
+}
+
+/// The answer a fault gives instead of the real one; `None` for `Truncated`, which needs
+/// the real answer to cut.
+pub fn response(fault: &Fault) -> Option<Response> {
+    let error = |status: u16, text: &str| Response::json(status, &json!({ "error": text }));
+    Some(match fault.kind {
+        FaultKind::TooManyRequests => error(429, "rate limit exceeded")
+            .with_header("Retry-After", &fault.retry_after.unwrap_or(1).to_string()),
+        FaultKind::InternalError => error(500, "internal server error"),
+        FaultKind::BadGatewayHtml => Response::new(
+            502,
+            "text/html",
+            "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n",
+        ),
+        FaultKind::Unavailable => error(503, "service unavailable"),
+        FaultKind::GatewayTimeout => Response::new(504, "text/plain", ""),
+        FaultKind::Dropped => Response {
+            delivery: Delivery::Dropped,
+            ..Response::new(0, "", "")
+        },
+        FaultKind::Truncated => return None,
+    })
+}

@@ -1,0 +1,10 @@
+//! The integration suite: one test binary running the real `akl` against the fake
+//! Akeyless server over HTTPS, with a cleared environment.
+
+#[path = "../fake/mod.rs"]
+mod fake;
+mod support;
+
+mod auth;
+mod fake_server;
+mod sdk;

@@ -1,0 +1,207 @@
+//! The test harness: a fake Akeyless per test, and `akl` run the way a CI job runs it.
+//!
+//! Every run starts from a cleared environment, so no credential of the machine running
+//! the tests can leak in, and every run is checked for canaries: no secret the fake knows
+//! or handed out may appear on stderr, nor on stdout unless the test says stdout is the
+//! secret (`akl auth`, `akl get`).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use tempfile::TempDir;
+
+use crate::fake::{DEFAULT_FIXTURE, Fake, Fixture};
+
+pub const JWT_ACCESS_ID: &str = "p-gitlab0jwt01";
+pub const KEY_ACCESS_ID: &str = "p-accesskey003";
+pub const ACCESS_KEY: &str = "canary-access-key-3f9a1c7d";
+pub const UID_TOKEN: &str = "u-canary-uid-token-77aa19";
+
+/// How many `akl` runs the canary check has inspected in this test process.
+pub static INSPECTED_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+pub fn default_fixture() -> Fixture {
+    Fixture::from_json(DEFAULT_FIXTURE).expect("default fixture parses")
+}
+
+/// One test's world: a fake Akeyless and a scratch directory holding its CA and a HOME.
+pub struct World {
+    pub fake: Fake,
+    pub dir: TempDir,
+}
+
+impl World {
+    pub fn new() -> World {
+        Self::with(default_fixture())
+    }
+
+    pub fn with(fixture: Fixture) -> World {
+        let fake = Fake::start(fixture);
+        let dir = tempfile::tempdir().expect("scratch dir");
+        std::fs::write(dir.path().join("ca.pem"), fake.ca_pem()).expect("write CA");
+        std::fs::create_dir(dir.path().join("home")).expect("create HOME");
+        World { fake, dir }
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// A valid ID token for the default JWT auth method, with claims overridden.
+    pub fn jwt(&self, overrides: serde_json::Value) -> String {
+        self.fake.mint_jwt(&overrides)
+    }
+
+    /// `akl` as a GitLab job would run it: gateway, CA, HOME, access id and a fresh ID token.
+    pub fn akl(&self) -> Akl<'_> {
+        self.bare()
+            .env("AKEYLESS_ACCESS_ID", JWT_ACCESS_ID)
+            .env("AKEYLESS_JWT", &self.jwt(json!({})))
+    }
+
+    /// `akl` with only the gateway, its CA and HOME set.
+    pub fn bare(&self) -> Akl<'_> {
+        Akl {
+            world: self,
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            stdin: None,
+            stdout_is_secret: false,
+        }
+        .env("AKEYLESS_GATEWAY_URL", &self.fake.url())
+        .env("AKEYLESS_CA_CERT", self.ca())
+        .env("HOME", self.home())
+    }
+}
+
+pub struct Akl<'w> {
+    world: &'w World,
+    args: Vec<OsString>,
+    env: BTreeMap<OsString, OsString>,
+    stdin: Option<Vec<u8>>,
+    stdout_is_secret: bool,
+}
+
+impl Akl<'_> {
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, name: impl Into<OsString>, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.env.insert(name.into(), value.as_ref().to_owned());
+        self
+    }
+
+    pub fn env_remove(mut self, name: &str) -> Self {
+        self.env.remove(&OsString::from(name));
+        self
+    }
+
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(input.into());
+        self
+    }
+
+    /// This command's stdout is meant to carry a secret; stderr is still checked.
+    pub fn stdout_is_secret(mut self) -> Self {
+        self.stdout_is_secret = true;
+        self
+    }
+
+    pub fn run(self) -> Run {
+        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_akl"));
+        cmd.env_clear()
+            .envs(&self.env)
+            .args(&self.args)
+            .timeout(Duration::from_secs(60));
+        if let Some(input) = &self.stdin {
+            cmd.write_stdin(input.clone());
+        }
+        let output = cmd.output().expect("akl runs");
+        let run = Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            args: self
+                .args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+        };
+        let mut places = vec![("stderr", &run.stderr)];
+        if !self.stdout_is_secret {
+            places.push(("stdout", &run.stdout));
+        }
+        assert_no_canaries(&self.world.fake, &places);
+        INSPECTED_RUNS.fetch_add(1, Ordering::Relaxed);
+        run
+    }
+}
+
+/// Fails the test if any secret the fake knows appears in any of `places`.
+pub fn assert_no_canaries(fake: &Fake, places: &[(&str, &String)]) {
+    for canary in fake.canaries() {
+        for (place, text) in places {
+            assert!(
+                !text.contains(&canary),
+                "secret {canary:?} leaked into {place}:\n{text}"
+            );
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    args: Vec<String>,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(
+            self.code,
+            Some(expected),
+            "akl {:?} exited {:?}, expected {expected}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args,
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        self.code(0)
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, needle: &str) -> Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
