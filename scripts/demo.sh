@@ -32,10 +32,39 @@ preview() { printf '%.4s… (%s chars)' "$1" "${#1}"; }
 say "fake Akeyless at $AKEYLESS_GATEWAY_URL, ID token for grp/app@main in AKEYLESS_JWT"
 echo "akl $("$AKL" --version | cut -d' ' -f2), $(wc -c <"$AKL" | tr -d ' ') bytes, $(file -b "$AKL" | cut -d, -f1-4)"
 
-say "akl auth: one request, a t- token"
-token=$("$AKL" auth)
-echo "token: $(preview "$token")"
+say "the job's variables: references, as in .gitlab-ci.yml"
+export DB_PASSWORD=akeyless://ci/db-password
+export APP_PASSWORD='akeyless://ci/app-config#password'
+export MYSQL_USER='akeyless://ci/mysql#user'
+export MYSQL_PASSWORD='akeyless://ci/mysql#password'
+export ADMIN_PASSWORD='akeyless://ci/rotated-db#password'
+export OLD_TOKEN='akeyless:/ci/versioned|version=1'
+env | grep '=akeyless:' | sort
+# The demo writes next to the fake, not into your ~/.akeyless.
+export AKEYLESS_ENV_FILE="$STATE/akeyless.env"
+
+say "akl env: one login, one batch for the static secrets, one call for the dynamic one"
+"$AKL" env
+echo "file: $AKEYLESS_ENV_FILE ($(stat -c %a "$AKEYLESS_ENV_FILE"), $(wc -l <"$AKEYLESS_ENV_FILE") lines)"
+curl -sf --cacert "$AKEYLESS_CA_CERT" "$AKEYLESS_GATEWAY_URL/_fake/log" | sed 's/.*"counts":\({[^}]*}\).*/requests seen by the fake: \1/'
+echo
+
+say ". the env file: the job has its secrets"
+# shellcheck disable=SC1090
+. "$AKEYLESS_ENV_FILE"
+for var in DB_PASSWORD APP_PASSWORD MYSQL_USER MYSQL_PASSWORD ADMIN_PASSWORD OLD_TOKEN; do
+    eval "value=\$$var"
+    # shellcheck disable=SC2154
+    printf '  %-15s %s\n' "$var" "$(preview "$value")"
+done
+
+say "a reference that cannot be resolved fails the job and names the variable"
+DEPLOY_KEY=akeyless://ci/deploy-key "$AKL" env || echo "(exit $?: the env file above is untouched)"
+
+say "akl auth: the token, for scripts that need one"
+echo "token: $(preview "$("$AKL" auth)")"
 
 say "a token for a feature branch is refused, with the claims that decide why"
-AKEYLESS_JWT=$(curl -sf --cacert "$AKEYLESS_CA_CERT" -X POST -d '{"ref":"feature/x","ref_protected":"false"}' \
-    "$AKEYLESS_GATEWAY_URL/_fake/jwt" | sed 's/.*"jwt":"\([^"]*\)".*/\1/') "$AKL" auth || echo "(exit $?)"
+feature_jwt=$(curl -sf --cacert "$AKEYLESS_CA_CERT" -X POST -d '{"ref":"feature/x","ref_protected":"false"}' \
+    "$AKEYLESS_GATEWAY_URL/_fake/jwt" | sed 's/.*"jwt":"\([^"]*\)".*/\1/')
+AKEYLESS_JWT=$feature_jwt DB_PASSWORD=akeyless://ci/db-password "$AKL" env || echo "(exit $?)"

@@ -36,7 +36,7 @@ for what in "$@"; do
     case "$what" in
         build) musl_target; apt_need musl-gcc:musl-tools file:file ;;
         lint) musl_target; apt_need musl-gcc:musl-tools shellcheck:shellcheck ;;
-        test) musl_target; apt_need musl-gcc:musl-tools file:file shellcheck:shellcheck; python_venv ;;
+        test) musl_target; apt_need musl-gcc:musl-tools file:file shellcheck:shellcheck dash:dash bash:bash busybox:busybox-static; python_venv ;;
         demo) musl_target; apt_need musl-gcc:musl-tools file:file curl:curl ;;
         *) echo "deps: unknown target $what" >&2; exit 2 ;;
     esac

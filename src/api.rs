@@ -5,6 +5,7 @@
 //! This module owns the wire format, the timeouts and the response-size cap, and turns
 //! every way a call can go wrong into an `ApiError` that is safe to print.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -18,6 +19,7 @@ use crate::config::Connection;
 use crate::error::{Error, Result};
 use crate::gateway::Gateway;
 use crate::secret::Secret;
+use crate::select;
 use crate::tls;
 
 /// Sent as `akeylessclienttype`, which auth methods can filter on.
@@ -40,6 +42,8 @@ pub struct Api {
     /// Our own credentials, scrubbed from any server text before it is shown: a gateway
     /// that echoes a rejected token back must not put it into the job log.
     scrub: Vec<Secret>,
+    /// Requests sent, for the summary line.
+    requests: AtomicUsize,
 }
 
 /// Why a call failed. Every message is safe to print: no body of a successful answer, no
@@ -148,11 +152,17 @@ impl Api {
             gateway: conn.gateway.clone(),
             deadline: Instant::now() + conn.timeout,
             scrub: conn.credentials.secrets().into_iter().cloned().collect(),
+            requests: AtomicUsize::new(0),
         })
     }
 
     pub fn gateway(&self) -> &Gateway {
         &self.gateway
+    }
+
+    /// How many requests this client has sent.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// Adds a credential learned at run time (the token from `/auth`) to the scrub list.
@@ -193,7 +203,7 @@ impl Api {
         let values: Map<String, Value> = self.post("get-secret-value", &body).await?;
         Ok(values
             .into_iter()
-            .map(|(name, value)| (name, Secret::new(json_text(value))))
+            .map(|(name, value)| (name, Secret::new(select::text(value))))
             .collect())
     }
 
@@ -268,18 +278,6 @@ impl Api {
         self.post("describe-item", &body).await
     }
 
-    /// `POST /validate-token`: whether the gateway still accepts the token.
-    pub async fn validate_token(&self, token: &Token) -> Result<bool, ApiError> {
-        #[derive(Deserialize)]
-        struct Validity {
-            is_valid: Option<bool>,
-        }
-        let mut body = Map::new();
-        body.insert("token".into(), token.secret().expose().into());
-        let out: Validity = self.post("validate-token", &body).await?;
-        Ok(out.is_valid.unwrap_or(false))
-    }
-
     async fn post<T: DeserializeOwned>(
         &self,
         command: &str,
@@ -289,6 +287,7 @@ impl Api {
         if remaining.is_zero() {
             return Err(ApiError::Deadline);
         }
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let response = self
             .http
             .post(self.gateway.endpoint(command))
@@ -374,7 +373,7 @@ impl Api {
             error: Value,
         }
         if let Ok(ErrorBody { error }) = serde_json::from_slice(body) {
-            return self.clean(&json_text(error));
+            return self.clean(&select::text(error));
         }
         if body.is_empty() {
             return "empty body".to_owned();
@@ -431,15 +430,6 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Capped>
     Ok(body)
 }
 
-/// A JSON value as the text a variable should hold: strings as themselves, everything
-/// else as compact JSON.
-pub fn json_text(value: Value) -> String {
-    match value {
-        Value::String(s) => s,
-        other => other.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,6 +440,7 @@ mod tests {
             gateway: Gateway::default(),
             deadline: Instant::now(),
             scrub: secrets.iter().map(|s| Secret::new(*s)).collect(),
+            requests: AtomicUsize::new(0),
         }
     }
 
@@ -508,15 +499,6 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("authentication failed at https://api.akeyless.io")
-        );
-    }
-
-    #[test]
-    fn json_text_keeps_strings_and_compacts_the_rest() {
-        assert_eq!(json_text(Value::String("a\"b".into())), "a\"b");
-        assert_eq!(
-            json_text(serde_json::json!({"u": "x", "n": 1})),
-            r#"{"n":1,"u":"x"}"#
         );
     }
 }

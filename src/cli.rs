@@ -3,9 +3,12 @@
 //! Secrets are never flags: a process's command line is world-readable in
 //! `/proc/*/cmdline`. Tokens, JWTs and keys come from the environment only.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Overrides;
+use crate::envfile::Format;
 
 /// Put Akeyless secrets into CI jobs.
 ///
@@ -49,8 +52,42 @@ impl Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Resolve every akeyless: reference in the environment and write the env file.
+    ///
+    /// The file holds `export NAME='value'` lines for `. ~/.akeyless/env`. A reference that
+    /// cannot be resolved fails the run (exit 4) and leaves the old file untouched, unless
+    /// AKEYLESS_ALLOW_MISSING=true.
+    Env(EnvArgs),
+    /// Print the value of one reference (akeyless://path#field, or a plain item path).
+    Get(GetArgs),
     /// Authenticate and print the token (the only command that prints one).
     Auth(AuthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Print the file to stdout instead of writing it.
+    #[arg(long)]
+    pub stdout: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Sh)]
+    pub format: Format,
+
+    /// File to write [env: AKEYLESS_ENV_FILE, default: $HOME/.akeyless/env]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "stdout")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// akeyless://path[#field], akeyless:/path|version=N|jq=.field, or a plain item path.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+
+    /// Do not print a newline after the value.
+    #[arg(short = 'n', long)]
+    pub no_newline: bool,
 }
 
 #[derive(Debug, Args)]

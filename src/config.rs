@@ -9,8 +9,11 @@ use std::time::Duration;
 
 use crate::auth::Token;
 use crate::env::Env;
+use crate::envfile;
 use crate::error::{Error, Result};
 use crate::gateway::Gateway;
+use crate::reference::{self, Reference};
+use crate::resolve::Wanted;
 use crate::secret::Secret;
 
 pub const GATEWAY_URL: &str = "AKEYLESS_GATEWAY_URL";
@@ -24,6 +27,8 @@ pub const TOKEN: &str = "AKEYLESS_TOKEN";
 pub const CA_CERT: &str = "AKEYLESS_CA_CERT";
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 pub const TIMEOUT: &str = "AKEYLESS_TIMEOUT";
+pub const ENV_FILE: &str = "AKEYLESS_ENV_FILE";
+pub const ALLOW_MISSING: &str = "AKEYLESS_ALLOW_MISSING";
 
 /// Where the job's ID token is looked for when `AKEYLESS_JWT_VAR` does not say: our own
 /// name first, then the variables GitLab set before 17.0.
@@ -56,8 +61,6 @@ pub struct Overrides {
 #[derive(Debug, Clone)]
 pub struct Connection {
     pub gateway: Gateway,
-    /// Which setting chose the gateway, for messages (`AKEYLESS_GATEWAY_URL`, …, or "default").
-    pub gateway_source: &'static str,
     pub credentials: Credentials,
     pub ca_files: Vec<CaFile>,
     pub timeout: Duration,
@@ -99,10 +102,8 @@ pub struct CaFile {
 
 impl Connection {
     pub fn from_env(env: &Env, overrides: &Overrides) -> Result<Self> {
-        let (gateway, gateway_source) = gateway(env, overrides)?;
         Ok(Connection {
-            gateway,
-            gateway_source,
+            gateway: gateway(env, overrides)?,
             credentials: credentials(env, overrides)?,
             ca_files: ca_files(env)?,
             timeout: timeout(env)?,
@@ -110,17 +111,14 @@ impl Connection {
     }
 }
 
-fn gateway(env: &Env, overrides: &Overrides) -> Result<(Gateway, &'static str)> {
+fn gateway(env: &Env, overrides: &Overrides) -> Result<Gateway> {
     let bad = |var: &str, value: &str, why: String| {
         Error::usage(format!("{var} is not a usable gateway URL: {why}"))
             .detail(format!("{var}={value}"))
             .hint("give the gateway's V2 API base, e.g. https://api.akeyless.io or https://gw.example.com:8000/api/v2")
     };
     if let Some(url) = &overrides.gateway_url {
-        return Ok((
-            Gateway::parse_v2(url).map_err(|e| bad("--gateway-url", url, e))?,
-            "--gateway-url",
-        ));
+        return Gateway::parse_v2(url).map_err(|e| bad("--gateway-url", url, e));
     }
     let v2 = match env.get(GATEWAY_URL)? {
         Some(url) => Some(Gateway::parse_v2(url).map_err(|e| bad(GATEWAY_URL, url, e))?),
@@ -139,9 +137,9 @@ fn gateway(env: &Env, overrides: &Overrides) -> Result<(Gateway, &'static str)> 
         .hint(format!(
             "unset one of them; {GATEWAY_URL} is the one akl documents"
         ))),
-        (Some(v2), _) => Ok((v2, GATEWAY_URL)),
-        (None, Some(v1)) => Ok((v1, API_GW_URL)),
-        (None, None) => Ok((Gateway::default(), "default")),
+        (Some(v2), _) => Ok(v2),
+        (None, Some(v1)) => Ok(v1),
+        (None, None) => Ok(Gateway::default()),
     }
 }
 
@@ -303,6 +301,82 @@ fn timeout(env: &Env) -> Result<Duration> {
         })
 }
 
+/// Every variable whose value is an `akeyless:` reference, parsed. All malformed
+/// references are reported at once, each with its variable.
+pub fn references(env: &Env) -> Result<Vec<Wanted>> {
+    let mut wanted = Vec::new();
+    let mut bad = Vec::new();
+    for (var, raw) in env.iter() {
+        let value = match raw.to_str() {
+            Some(v) if reference::is_reference(v) => v,
+            Some(_) => continue,
+            None if raw
+                .as_encoded_bytes()
+                .starts_with(reference::PREFIX.as_bytes()) =>
+            {
+                bad.push(format!("{var}: the reference is not valid UTF-8"));
+                continue;
+            }
+            None => continue,
+        };
+        if !envfile::valid_name(var) {
+            bad.push(format!(
+                "{var}: this name cannot be exported from a shell; use letters, digits and _"
+            ));
+            continue;
+        }
+        match reference::parse(value) {
+            Ok(reference) => wanted.push(Wanted {
+                var: var.to_owned(),
+                reference,
+            }),
+            Err(why) => bad.push(format!("{var}: {why}")),
+        }
+    }
+    if bad.is_empty() {
+        return Ok(wanted);
+    }
+    let mut err = Error::usage(match bad.len() {
+        1 => "a variable holds a malformed akeyless: reference".to_owned(),
+        n => format!("{n} variables hold malformed akeyless: references"),
+    });
+    for line in bad {
+        err = err.detail(line);
+    }
+    Err(err.hint("references look like akeyless://path/to/secret, akeyless://path#field or akeyless:/path|version=2|jq=.field"))
+}
+
+/// A reference given on the command line: `akeyless://…` or a plain item path.
+pub fn reference_arg(text: &str) -> Result<Reference> {
+    let parsed = if reference::is_reference(text) {
+        reference::parse(text)
+    } else {
+        Reference::item(text)
+    };
+    parsed.map_err(|why| {
+        Error::usage(format!("`{text}` is not a usable reference: {why}"))
+            .hint("give an item path such as /ci/db-password, or akeyless://ci/db-password#field")
+    })
+}
+
+/// Where `akl env` writes: `--output`, else `AKEYLESS_ENV_FILE`, else `$HOME/.akeyless/env`.
+pub fn env_file(env: &Env, flag: Option<&std::path::Path>) -> Result<PathBuf> {
+    if let Some(path) = flag {
+        return Ok(path.to_owned());
+    }
+    if let Some(path) = env.get(ENV_FILE)? {
+        return Ok(PathBuf::from(path));
+    }
+    match env.get("HOME")? {
+        Some(home) => Ok(PathBuf::from(home).join(".akeyless/env")),
+        None => Err(
+            Error::usage("HOME is not set, so there is no default place for the env file").hint(
+                format!("set {ENV_FILE} to the file to write, e.g. /tmp/akeyless.env"),
+            ),
+        ),
+    }
+}
+
 /// Parses a boolean setting: true/false, 1/0, yes/no, on/off, in any case.
 pub fn flag(env: &Env, name: &str) -> Result<bool> {
     let Some(raw) = env.get(name)? else {
@@ -350,7 +424,6 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(c.gateway.as_str(), "https://api.akeyless.io");
-        assert_eq!(c.gateway_source, "default");
         assert_eq!(c.timeout, DEFAULT_TIMEOUT);
     }
 
@@ -456,16 +529,13 @@ mod tests {
             connect(&pairs)
         };
         let c = with(&[(API_GW_URL, "https://gw:8000/api/v1")]).unwrap();
-        assert_eq!(
-            (c.gateway.as_str(), c.gateway_source),
-            ("https://gw:8000/api/v2", API_GW_URL)
-        );
+        assert_eq!(c.gateway.as_str(), "https://gw:8000/api/v2");
         // Both set, agreeing after mapping: fine.
         let c = with(&[
             (API_GW_URL, "https://gw:8000/api/v1"),
             (GATEWAY_URL, "https://gw:8000/api/v2"),
         ]);
-        assert_eq!(c.unwrap().gateway_source, GATEWAY_URL);
+        assert_eq!(c.unwrap().gateway.as_str(), "https://gw:8000/api/v2");
         let msg = message(with(&[
             (API_GW_URL, "https://a:8000/api/v1"),
             (GATEWAY_URL, "https://b"),
@@ -490,6 +560,52 @@ mod tests {
         assert!(!flag(&env(&[("F", "off")]), "F").unwrap());
         assert!(!flag(&env(&[]), "F").unwrap());
         assert!(flag(&env(&[("F", "maybe")]), "F").is_err());
+    }
+
+    #[test]
+    fn references_are_collected_and_every_bad_one_named() {
+        let wanted = references(&env(&[
+            ("B", "akeyless://ci/b#f"),
+            ("A", "akeyless:/ci/a|version=2"),
+            ("PLAIN", "hello"),
+            ("URL", "https://akeyless.io"),
+        ]))
+        .unwrap();
+        let vars: Vec<_> = wanted
+            .iter()
+            .map(|w| (w.var.as_str(), w.reference.item.as_str()))
+            .collect();
+        assert_eq!(vars, [("A", "/ci/a"), ("B", "/ci/b")]);
+
+        let msg = references(&env(&[
+            ("X", "akeyless:nope"),
+            ("Y-Z", "akeyless://ci/a"),
+            ("OK", "akeyless://a"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(msg.contains("2 variables hold malformed"), "{msg}");
+        assert!(msg.contains("X: write it as akeyless://"), "{msg}");
+        assert!(msg.contains("Y-Z: this name cannot be exported"), "{msg}");
+    }
+
+    #[test]
+    fn env_file_location() {
+        let at = |pairs: &[(&str, &str)]| env_file(&env(pairs), None);
+        assert_eq!(
+            at(&[("HOME", "/h")]).unwrap(),
+            PathBuf::from("/h/.akeyless/env")
+        );
+        assert_eq!(
+            at(&[("HOME", "/h"), (ENV_FILE, "/x/e")]).unwrap(),
+            PathBuf::from("/x/e")
+        );
+        let flag = std::path::Path::new("/f");
+        assert_eq!(
+            env_file(&env(&[(ENV_FILE, "/x/e")]), Some(flag)).unwrap(),
+            PathBuf::from("/f")
+        );
+        assert!(at(&[]).unwrap_err().to_string().contains("HOME is not set"));
     }
 
     #[test]

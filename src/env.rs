@@ -47,10 +47,6 @@ impl Env {
         }
     }
 
-    pub fn contains(&self, name: &str) -> bool {
-        self.vars.get(name).is_some_and(|v| !v.is_empty())
-    }
-
     /// Every variable, in name order, with its raw value.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &OsString)> {
         self.vars.iter().map(|(k, v)| (k.as_str(), v))
@@ -73,7 +69,6 @@ mod tests {
         assert_eq!(env.get("EMPTY").unwrap(), None);
         assert_eq!(env.get("MISSING").unwrap(), None);
         assert_eq!(env.get("SET").unwrap(), Some("x"));
-        assert!(!env.contains("EMPTY"));
         let err = env.get("BAD").unwrap_err().to_string();
         assert!(err.contains("BAD is not valid UTF-8"), "{err}");
         assert_eq!(env.iter().count(), 3);

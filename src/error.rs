@@ -80,10 +80,6 @@ impl Error {
         self
     }
 
-    pub fn kind(&self) -> Kind {
-        self.kind
-    }
-
     pub fn exit_code(&self) -> u8 {
         match self.kind {
             Kind::Other => 1,
@@ -128,6 +124,11 @@ impl From<std::io::Error> for Error {
     fn from(err: std::io::Error) -> Self {
         Error::other(err.to_string())
     }
+}
+
+/// Prints a progress note to stderr: stdout is only for data.
+pub fn note(message: impl Display) {
+    let _ = writeln!(std::io::stderr().lock(), "akl: {message}");
 }
 
 /// Prints a warning to stderr: something the user should fix that did not stop the run.

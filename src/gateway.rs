@@ -42,10 +42,6 @@ impl Gateway {
         // `Url` always renders a root path as "/"; the base is kept without it.
         self.0.as_str().trim_end_matches('/')
     }
-
-    pub fn host(&self) -> &str {
-        self.0.host_str().unwrap_or_default()
-    }
 }
 
 impl Default for Gateway {

@@ -45,10 +45,6 @@ impl Claims {
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name)
-    }
-
     /// `name: value` lines for the claims that matter, then the expiry with how it
     /// compares to now.
     pub fn summary(&self) -> Vec<String> {
@@ -61,11 +57,6 @@ impl Claims {
             None => "exp: (absent)".to_owned(),
         });
         lines
-    }
-
-    /// Seconds until expiry (negative once passed), if the token says.
-    pub fn expires_in(&self) -> Option<i64> {
-        Some(self.0.get("exp")?.as_i64()? - now())
     }
 }
 

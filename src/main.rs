@@ -9,10 +9,14 @@ mod cli;
 mod cmd;
 mod config;
 mod env;
+mod envfile;
 mod error;
 mod gateway;
 mod jwt;
+mod reference;
+mod resolve;
 mod secret;
+mod select;
 mod tls;
 
 use std::process::ExitCode;

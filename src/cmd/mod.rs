@@ -2,18 +2,27 @@
 //! through the library modules, and returns an exit code or an `Error` for `main`.
 
 mod auth;
+mod env;
+mod get;
 
 use std::future::Future;
 use std::process::ExitCode;
+use std::time::Instant;
 
+use crate::api::Api;
+use crate::auth::login;
 use crate::cli::{Cli, Command};
+use crate::config::{Connection, Overrides};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::resolve::{self, Failure, Outcome, Reason, Wanted};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let env = Env::from_process();
     let overrides = cli.global.overrides();
     match cli.command {
+        Command::Env(args) => block_on(env::run(&env, &overrides, &args)),
+        Command::Get(args) => block_on(get::run(&env, &overrides, &args)),
         Command::Auth(args) => block_on(auth::run(&env, &overrides, &args)),
     }
 }
@@ -44,4 +53,72 @@ fn print(text: &str) -> Result<()> {
             }
         })
         .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+}
+
+/// Logs in once and resolves `wanted`; returns the outcome and the number of requests.
+/// With nothing to resolve, nothing is configured or sent.
+async fn resolve(
+    env: &Env,
+    overrides: &Overrides,
+    wanted: Vec<Wanted>,
+) -> Result<(Outcome, usize)> {
+    if wanted.is_empty() {
+        return Ok((Outcome::default(), 0));
+    }
+    let conn = Connection::from_env(env, overrides)?;
+    let mut api = Api::new(&conn)?;
+    let token = login(&mut api, &conn.credentials).await?;
+    let outcome = resolve::resolve(&api, &token, wanted).await;
+    Ok((outcome, api.requests()))
+}
+
+/// The error for references that could not be resolved: exit 4, or exit 5 when any of
+/// them failed for want of an answer. Every variable is listed with its reason.
+fn unresolved(failed: &[Failure]) -> Error {
+    let unreachable = failed
+        .iter()
+        .any(|f| matches!(f.reason, Reason::Unreachable(_)));
+    let count = match failed.len() {
+        1 => "1 reference".to_owned(),
+        n => format!("{n} references"),
+    };
+    let mut err = if unreachable {
+        Error::unreachable(format!(
+            "{count} could not be resolved: the gateway did not answer"
+        ))
+        .hint("check that the gateway is reachable from the job, or raise AKEYLESS_TIMEOUT")
+    } else {
+        Error::unresolved(format!("{count} could not be resolved"))
+            .hint("check the item paths and the role's read rules; AKEYLESS_ALLOW_MISSING=true skips unresolved references")
+    };
+    for f in failed {
+        err = err.detail(format!("{} ({}): {}", f.var, f.reference, f.reason));
+    }
+    err
+}
+
+/// One line on stderr: how many secrets of which type, how long, how many requests, where.
+fn summary(outcome: &Outcome, requests: usize, started: Instant, place: &str) {
+    let mut by_type = std::collections::BTreeMap::new();
+    for r in &outcome.resolved {
+        *by_type.entry(r.item_type).or_insert(0) += 1;
+    }
+    let types: Vec<String> = by_type
+        .iter()
+        .map(|(t, n)| format!("{n} {}", t.name()))
+        .collect();
+    let count = match outcome.resolved.len() {
+        0 => "no akeyless: references".to_owned(),
+        1 => format!("1 secret ({})", types.join(", ")),
+        n => format!("{n} secrets ({})", types.join(", ")),
+    };
+    let skipped = match outcome.failed.len() {
+        0 => String::new(),
+        n => format!(", {n} skipped"),
+    };
+    let plural = if requests == 1 { "" } else { "s" };
+    let ms = started.elapsed().as_millis();
+    crate::error::note(format!(
+        "{count}{skipped} in {ms} ms, {requests} request{plural}; {place}"
+    ));
 }

@@ -157,7 +157,7 @@ impl Fixture {
             serde_json::from_str(text).map_err(|e| format!("invalid fixture: {e}"))?;
         for item in &fixture.items {
             if let ItemKind::Static { value, versions } = &item.kind {
-                if value.is_some() == !versions.is_empty() {
+                if value.is_some() != versions.is_empty() {
                     return Err(format!(
                         "static item {}: give exactly one of value and versions",
                         item.name

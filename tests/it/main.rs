@@ -6,5 +6,6 @@ mod fake;
 mod support;
 
 mod auth;
+mod env;
 mod fake_server;
 mod sdk;

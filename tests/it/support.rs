@@ -64,7 +64,7 @@ impl World {
     pub fn akl(&self) -> Akl<'_> {
         self.bare()
             .env("AKEYLESS_ACCESS_ID", JWT_ACCESS_ID)
-            .env("AKEYLESS_JWT", &self.jwt(json!({})))
+            .env("AKEYLESS_JWT", self.jwt(json!({})))
     }
 
     /// `akl` with only the gateway, its CA and HOME set.
@@ -73,10 +73,9 @@ impl World {
             world: self,
             args: Vec::new(),
             env: BTreeMap::new(),
-            stdin: None,
             stdout_is_secret: false,
         }
-        .env("AKEYLESS_GATEWAY_URL", &self.fake.url())
+        .env("AKEYLESS_GATEWAY_URL", self.fake.url())
         .env("AKEYLESS_CA_CERT", self.ca())
         .env("HOME", self.home())
     }
@@ -86,7 +85,6 @@ pub struct Akl<'w> {
     world: &'w World,
     args: Vec<OsString>,
     env: BTreeMap<OsString, OsString>,
-    stdin: Option<Vec<u8>>,
     stdout_is_secret: bool,
 }
 
@@ -110,11 +108,6 @@ impl Akl<'_> {
         self
     }
 
-    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
-        self.stdin = Some(input.into());
-        self
-    }
-
     /// This command's stdout is meant to carry a secret; stderr is still checked.
     pub fn stdout_is_secret(mut self) -> Self {
         self.stdout_is_secret = true;
@@ -127,9 +120,6 @@ impl Akl<'_> {
             .envs(&self.env)
             .args(&self.args)
             .timeout(Duration::from_secs(60));
-        if let Some(input) = &self.stdin {
-            cmd.write_stdin(input.clone());
-        }
         let output = cmd.output().expect("akl runs");
         let run = Run {
             code: output.status.code(),
@@ -204,4 +194,38 @@ impl Run {
 
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The shells a sourced env file must work in, as commands.
+pub const SHELLS: [&[&str]; 3] = [&["dash"], &["bash", "--posix"], &["busybox", "sh"]];
+
+/// Sources `file` in `shell` and returns the named variables' values, byte for byte.
+pub fn source_in(shell: &[&str], file: &Path, names: &[&str]) -> Vec<Vec<u8>> {
+    let values: Vec<String> = names.iter().map(|n| format!("\"${n}\"")).collect();
+    let script = format!(". \"$1\" && printf '%s\\0' {}", values.join(" "));
+    let out = std::process::Command::new(shell[0])
+        .args(&shell[1..])
+        .args(["-c", &script, "sh"])
+        .arg(file)
+        .env_clear()
+        .output()
+        .unwrap_or_else(|e| panic!("{shell:?} must be installed (make test installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{shell:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut values: Vec<Vec<u8>> = out.stdout.split(|b| *b == 0).map(<[u8]>::to_vec).collect();
+    assert_eq!(values.pop(), Some(vec![]), "output ends with a NUL");
+    values
+}
+
+/// Permission bits of a path.
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
 }

@@ -1,0 +1,32 @@
+//! `akl get REF`: print one resolved value.
+
+use std::process::ExitCode;
+
+use crate::cli::GetArgs;
+use crate::config::{self, Overrides};
+use crate::env::Env;
+use crate::error::{Error, Kind, Result};
+use crate::resolve::{Reason, Wanted};
+
+pub async fn run(env: &Env, overrides: &Overrides, args: &GetArgs) -> Result<ExitCode> {
+    let reference = config::reference_arg(&args.reference)?;
+    let wanted = vec![Wanted {
+        var: "REF".to_owned(),
+        reference,
+    }];
+    let (mut outcome, _) = super::resolve(env, overrides, wanted).await?;
+    if let Some(failure) = outcome.failed.pop() {
+        let kind = match failure.reason {
+            Reason::Unreachable(_) => Kind::Unreachable,
+            _ => Kind::Unresolved,
+        };
+        return Err(
+            Error::new(kind, format!("{} could not be resolved", failure.reference))
+                .cause(&failure.reason),
+        );
+    }
+    let value = outcome.resolved.remove(0).value;
+    let newline = if args.no_newline { "" } else { "\n" };
+    super::print(&format!("{}{newline}", value.expose()))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,299 @@
+//! The env file: rendering (pure) and writing (atomic, 0600 in a 0700 directory).
+//!
+//! The sh format is `export NAME='value'` lines sorted by name, with every `'` written as
+//! `'\''`: POSIX single quotes are the only quoting in which every byte but NUL stands for
+//! itself, in dash, bash and busybox alike (no `$`, backtick, backslash or `!` expansion,
+//! newlines kept). The file is written to a temporary file in the same directory, synced,
+//! and renamed over the target, so a reader sees the old file or the new one, never half
+//! of one, and a symlink planted at the target is replaced rather than followed.
+
+use std::fs::{self, DirBuilder, File};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// `export NAME='value'` lines, for `. ~/.akeyless/env`.
+    #[default]
+    Sh,
+    /// One JSON object of NAME → value.
+    Json,
+}
+
+/// Whether `name` can be exported from a POSIX shell: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn valid_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Renders the variables, sorted by name. Names must be valid and values free of NUL
+/// (the caller checks both and reports them per variable).
+pub fn render(vars: &[(String, Secret)], format: Format) -> Secret {
+    let mut sorted: Vec<&(String, Secret)> = vars.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    debug_assert!(
+        sorted
+            .iter()
+            .all(|(n, v)| valid_name(n) && !v.expose().contains('\0'))
+    );
+    match format {
+        Format::Sh => {
+            let size = sorted
+                .iter()
+                .map(|(n, v)| n.len() + v.expose().len() + 12)
+                .sum();
+            let mut out = String::with_capacity(size);
+            for (name, value) in sorted {
+                out.push_str("export ");
+                out.push_str(name);
+                out.push_str("='");
+                out.push_str(&value.expose().replace('\'', r"'\''"));
+                out.push_str("'\n");
+            }
+            Secret::new(out)
+        }
+        Format::Json => {
+            let map: serde_json::Map<String, serde_json::Value> = sorted
+                .into_iter()
+                .map(|(n, v)| (n.clone(), v.expose().into()))
+                .collect();
+            Secret::new(format!("{}\n", serde_json::Value::Object(map)))
+        }
+    }
+}
+
+/// Writes `content` to `path` atomically, creating missing directories with mode 0700.
+pub fn write(path: &Path, content: &Secret) -> Result<()> {
+    let shown = path.display();
+    let hint = "set AKEYLESS_ENV_FILE (or --output) to a path in a writable directory";
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| {
+                Error::other(format!(
+                    "cannot create the directory {} for the env file: {e}",
+                    dir.display()
+                ))
+                .hint(hint)
+            })?;
+    }
+    let fail = |what: &str, e: std::io::Error| {
+        Error::other(format!("cannot {what} the env file {shown}: {e}")).hint(hint)
+    };
+    // tempfile creates the file with mode 0600 before a byte is written.
+    let mut file = tempfile::Builder::new()
+        .prefix(".akl-")
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(|e| fail("create a temporary file next to", e))?;
+    file.write_all(content.expose().as_bytes())
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(|e| fail("write", e))?;
+    // On failure the temporary file is removed when `file` drops: nothing half-written.
+    file.persist(path).map_err(|e| fail("replace", e.error))?;
+    // Make the rename itself durable; a directory that cannot be synced is not an error.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, Secret)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), Secret::new(*v)))
+            .collect()
+    }
+
+    #[test]
+    fn sh_is_sorted_single_quoted_lines() {
+        let out = render(&vars(&[("B", "it's"), ("A", "$x `y` \\z\n!")]), Format::Sh);
+        assert_eq!(
+            out.expose(),
+            "export A='$x `y` \\z\n!'\nexport B='it'\\''s'\n"
+        );
+        assert_eq!(render(&[], Format::Sh).expose(), "");
+    }
+
+    #[test]
+    fn json_is_one_sorted_object() {
+        let out = render(&vars(&[("B", "2"), ("A", "line\n\"q\"")]), Format::Json);
+        assert_eq!(out.expose(), "{\"A\":\"line\\n\\\"q\\\"\",\"B\":\"2\"}\n");
+    }
+
+    #[test]
+    fn names_follow_posix() {
+        for ok in ["A", "_", "a_1", "DB_PASSWORD", "_9"] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in ["", "1A", "A-B", "A.B", "A B", "É", "A=B"] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    /// Sources `file` in `shell` and returns each variable's value, byte for byte.
+    fn source_in(shell: &[&str], file: &Path, names: &[&str]) -> Vec<Vec<u8>> {
+        let script = format!(
+            ". \"$1\" && printf '%s\\0' {}",
+            names
+                .iter()
+                .map(|n| format!("\"${n}\""))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let out = std::process::Command::new(shell[0])
+            .args(&shell[1..])
+            .args(["-c", &script, "sh"])
+            .arg(file)
+            .env_clear()
+            .output()
+            .unwrap_or_else(|e| panic!("{shell:?} must be installed (make test installs it): {e}"));
+        assert!(
+            out.status.success(),
+            "{shell:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut values: Vec<Vec<u8>> = out.stdout.split(|b| *b == 0).map(<[u8]>::to_vec).collect();
+        assert_eq!(values.pop(), Some(vec![]), "output ends with a NUL");
+        values
+    }
+
+    const SHELLS: [&[&str]; 3] = [&["dash"], &["bash", "--posix"], &["busybox", "sh"]];
+
+    fn value_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let special = prop::sample::select(vec![
+            '\'', '"', '$', '`', '\\', '!', '\n', '\r', '-', ' ', '\t', '{', '}', '*', '?', '~',
+            '#', ';', '&', '|', '(', ')', '<', '>', '=', '%', 'é', '✓', '\u{1}', '\u{7f}',
+            '\u{2028}',
+        ]);
+        let any_char = any::<char>().prop_filter("NUL cannot be exported", |c| *c != '\0');
+        prop::collection::vec(
+            prop_oneof![3 => special, 2 => any_char, 2 => prop::char::range('a', 'z')],
+            0..48,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(96))]
+
+        /// Whatever the values, sourcing the file in dash, bash and busybox sh gives every
+        /// one of them back exactly.
+        #[test]
+        fn sourcing_gives_back_every_byte(values in proptest::collection::vec(value_strategy(), 1..6)) {
+            let names: Vec<String> = (0..values.len()).map(|i| format!("V_{i}")).collect();
+            let pairs: Vec<(String, Secret)> =
+                names.iter().cloned().zip(values.iter().map(|v| Secret::new(v.clone()))).collect();
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("env");
+            fs::write(&file, render(&pairs, Format::Sh).expose()).unwrap();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            for shell in SHELLS {
+                let got = source_in(shell, &file, &names);
+                for (value, got) in values.iter().zip(&got) {
+                    proptest::prop_assert_eq!(value.as_bytes(), got.as_slice(), "{:?}", shell);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sourcing_survives_edge_values_and_a_mebibyte() {
+        let long: String = "0123456789abcdef'\n".repeat(1 << 16);
+        assert!(long.len() > 1 << 20);
+        let cases = [
+            "",
+            "'",
+            "''",
+            "\n\nleading",
+            "trailing\n\n",
+            "-n",
+            "-e \\n",
+            "--",
+            "a\r\nb\r",
+            "$(id)",
+            "${HOME}",
+            "`id`",
+            "\\",
+            "!!",
+            "ünïcødé ✓ 日本",
+            "it's \"quoted\"",
+            long.as_str(),
+        ];
+        let names: Vec<String> = (0..cases.len()).map(|i| format!("E_{i}")).collect();
+        let pairs: Vec<(String, Secret)> = names
+            .iter()
+            .cloned()
+            .zip(cases.iter().map(|v| Secret::new(*v)))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("env");
+        fs::write(&file, render(&pairs, Format::Sh).expose()).unwrap();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        for shell in SHELLS {
+            let got = source_in(shell, &file, &names);
+            for ((case, got), name) in cases.iter().zip(&got).zip(&names) {
+                assert!(
+                    case.as_bytes() == got.as_slice(),
+                    "{shell:?} {name}: {} bytes back for {}",
+                    got.len(),
+                    case.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn writes_atomically_with_private_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new/.akeyless/env");
+        write(&path, &Secret::new("export A='1'\n")).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "export A='1'\n");
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        // Replacing leaves no temporary files behind.
+        write(&path, &Secret::new("export A='2'\n")).unwrap();
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["env"]);
+    }
+
+    #[test]
+    fn a_symlink_at_the_target_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "untouched").unwrap();
+        let path = dir.path().join("env");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        write(&path, &Secret::new("new")).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "untouched");
+        assert!(
+            !fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+}

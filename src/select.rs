@@ -1,0 +1,151 @@
+//! Picking a field out of a secret's JSON and turning the result into a variable's text.
+//!
+//! A static secret arrives as a string that may hold JSON; dynamic and rotated secrets
+//! arrive as objects. Strings become themselves, anything else compact JSON, which is what
+//! ci_base put into the variable for a whole dynamic secret. Errors name the field and
+//! list the keys that exist (keys are not secret), never a value.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelectError {
+    /// A field was asked for but the value is not JSON.
+    NotJson,
+    /// `path` is the field up to and including the part that is missing; `available` the
+    /// keys (or index range) found there.
+    Missing { path: String, available: String },
+}
+
+impl std::fmt::Display for SelectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SelectError::NotJson => f.write_str("a field was asked for, but the value is not JSON"),
+            SelectError::Missing { path, available } => {
+                write!(f, "it has no field {path} ({available})")
+            }
+        }
+    }
+}
+
+/// Parses a static secret's text as JSON, for field selection.
+pub fn parse_json(text: &str) -> Result<Value, SelectError> {
+    serde_json::from_str(text).map_err(|_| SelectError::NotJson)
+}
+
+/// Walks `field` into `value`. Numeric parts index arrays; on objects every part is a key.
+pub fn select(value: Value, field: &[String]) -> Result<Value, SelectError> {
+    let mut current = value;
+    for (depth, part) in field.iter().enumerate() {
+        let path = || field[..=depth].join(".");
+        current = match current {
+            Value::Object(mut map) => match map.remove(part) {
+                Some(next) => next,
+                None => {
+                    let mut keys: Vec<&String> = map.keys().collect();
+                    keys.sort();
+                    let available = match keys.len() {
+                        0 => "the object is empty".to_owned(),
+                        _ => format!(
+                            "it has {}",
+                            keys.iter()
+                                .map(|k| k.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    };
+                    return Err(SelectError::Missing {
+                        path: path(),
+                        available,
+                    });
+                }
+            },
+            Value::Array(mut items) => match part.parse::<usize>() {
+                Ok(i) if i < items.len() => items.swap_remove(i),
+                _ => {
+                    let available = format!("an array of {} items", items.len());
+                    return Err(SelectError::Missing {
+                        path: path(),
+                        available,
+                    });
+                }
+            },
+            other => {
+                let available = format!("{} is not an object", kind(&other));
+                return Err(SelectError::Missing {
+                    path: path(),
+                    available,
+                });
+            }
+        };
+    }
+    Ok(current)
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A JSON value as the text a variable should hold: strings as themselves, everything
+/// else as compact JSON.
+pub fn text(value: Value) -> String {
+    match value {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn path(p: &str) -> Vec<String> {
+        if p.is_empty() {
+            vec![]
+        } else {
+            p.split('.').map(str::to_owned).collect()
+        }
+    }
+
+    #[test]
+    fn selects_nested_fields_and_array_items() {
+        let v = json!({"a": {"b": [10, {"c": "deep"}]}, "n": 1, "t": true});
+        assert_eq!(select(v.clone(), &path("")).unwrap(), v);
+        assert_eq!(select(v.clone(), &path("a.b.0")).unwrap(), json!(10));
+        assert_eq!(select(v.clone(), &path("a.b.1.c")).unwrap(), json!("deep"));
+        assert_eq!(
+            text(select(v.clone(), &path("a")).unwrap()),
+            r#"{"b":[10,{"c":"deep"}]}"#
+        );
+        assert_eq!(text(select(v.clone(), &path("n")).unwrap()), "1");
+        assert_eq!(text(select(v, &path("t")).unwrap()), "true");
+    }
+
+    #[test]
+    fn misses_name_the_path_and_what_exists() {
+        let v = json!({"user": "u", "password": "p", "a": {"b": []}});
+        let err = select(v.clone(), &path("pasword")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "it has no field pasword (it has a, password, user)"
+        );
+        let err = select(v.clone(), &path("a.b.3")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "it has no field a.b.3 (an array of 0 items)"
+        );
+        let err = select(v, &path("user.x")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "it has no field user.x (a string is not an object)"
+        );
+        assert_eq!(parse_json("plain text").unwrap_err(), SelectError::NotJson);
+    }
+}

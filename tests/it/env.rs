@@ -1,0 +1,489 @@
+//! `akl env` and `akl get`: the references a job declares become an env file that gives
+//! back every value byte for byte, in as few requests as the API allows, or a failure that
+//! names every variable at fault and leaves the old file alone.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::fake::{Fault, FaultKind};
+use crate::support::{SHELLS, UID_TOKEN, World, default_fixture, mode, read, source_in};
+
+fn env_path(world: &World) -> PathBuf {
+    world.home().join(".akeyless/env")
+}
+
+/// Parses an `export NAME='value'` file the way a shell would, via dash.
+fn sourced(world: &World, names: &[&str]) -> Vec<String> {
+    source_in(SHELLS[0], &env_path(world), names)
+        .into_iter()
+        .map(|v| String::from_utf8(v).unwrap())
+        .collect()
+}
+
+#[test]
+fn all_static_is_auth_plus_one_batched_request() {
+    let world = World::new();
+    let run = world
+        .akl()
+        .env("DB_PASSWORD", "akeyless://ci/db-password")
+        .env("API_TOKEN", "akeyless://ci/api-token")
+        .env("APP_PASSWORD", "akeyless://ci/app-config#password")
+        .env("APP_NESTED", "akeyless:/ci/app-config|jq=.nested.key")
+        .env("APP_PORT", "akeyless://ci/app-config#port")
+        .env("UNRELATED", "left alone")
+        .args(["env"])
+        .run()
+        .ok();
+    assert_eq!(
+        read(&env_path(&world)),
+        "export API_TOKEN='canary-api-token-5d2c7a'\n\
+         export APP_NESTED='canary-nested-key-8c3d'\n\
+         export APP_PASSWORD='canary-app-password-1e4b'\n\
+         export APP_PORT='5432'\n\
+         export DB_PASSWORD='canary-db-password-9b1f0e'\n"
+    );
+    assert_eq!(
+        world.fake.counts(),
+        [("auth".into(), 1), ("get-secret-value".into(), 1)].into()
+    );
+    let batch = &world.fake.log()[1];
+    assert_eq!(
+        batch.names,
+        ["/ci/api-token", "/ci/app-config", "/ci/db-password"],
+        "deduplicated, one batch"
+    );
+    assert_eq!(batch.keys, ["names", "token"]);
+    run.stderr_has("akl: 5 secrets (5 static) in ")
+        .stderr_has("2 requests; wrote ");
+    assert_eq!(mode(&env_path(&world)), 0o600);
+    assert_eq!(mode(env_path(&world).parent().unwrap()), 0o700);
+}
+
+#[test]
+fn mixed_types_share_one_dynamic_call_and_fetch_concurrently() {
+    let world = World::new();
+    world.fake.set_latency(Duration::from_millis(60));
+    world
+        .akl()
+        .env("DB_PASSWORD", "akeyless://ci/db-password")
+        .env("DB_USER", "akeyless://ci/mysql#user")
+        .env("DB_PASS", "akeyless://ci/mysql#password")
+        .env("AWS", "akeyless://ci/aws")
+        .env("ROTATED_PASSWORD", "akeyless://ci/rotated-db#password")
+        .env("CUSTOM", "akeyless://ci/rotated-custom")
+        .env("TARGET", "akeyless://ci/rotated-target#password")
+        .args(["env"])
+        .run()
+        .ok()
+        .stderr_has("7 secrets (1 static, 3 dynamic, 3 rotated)");
+    let counts = world.fake.counts();
+    assert_eq!(counts["auth"], 1);
+    assert_eq!(
+        counts["get-secret-value"], 2,
+        "the optimistic batch, then the statics again"
+    );
+    assert_eq!(
+        counts["describe-item"], 6,
+        "one per distinct item of the refused batch"
+    );
+    assert_eq!(
+        counts["get-dynamic-secret-value"], 2,
+        "one call per dynamic item, not per variable"
+    );
+    assert_eq!(counts["get-rotated-secret-value"], 3);
+
+    let v = sourced(
+        &world,
+        &[
+            "DB_PASSWORD",
+            "DB_USER",
+            "DB_PASS",
+            "AWS",
+            "ROTATED_PASSWORD",
+            "CUSTOM",
+            "TARGET",
+        ],
+    );
+    assert_eq!(v[0], "canary-db-password-9b1f0e");
+    assert!(v[1].starts_with("tmp_user_") && v[2].starts_with("dyn-canary-"));
+    // Both fields come from the one set of credentials the fake minted.
+    let issued = world.fake.canaries();
+    assert!(issued.contains(&v[1]) && issued.contains(&v[2]));
+    let aws: Value = serde_json::from_str(&v[3]).expect("a whole dynamic secret is compact JSON");
+    assert!(aws["access_key_id"].as_str().unwrap().starts_with("AKIA"));
+    assert!(
+        !v[3].contains(' ') && !v[3].contains('\n'),
+        "compact: {}",
+        v[3]
+    );
+    assert_eq!(v[4], "canary-rotated-password-4f6e");
+    assert_eq!(
+        v[5],
+        r#"{"api_key":"canary-rotated-api-key-0a9d","region":"eu-west-1"}"#
+    );
+    assert_eq!(v[6], "canary-rotated-target-7e21");
+
+    // The per-item phase ran concurrently: with 60 ms per request, the describes overlap.
+    let log = world.fake.log();
+    let describes: Vec<_> = log
+        .iter()
+        .filter(|e| e.endpoint == "describe-item")
+        .collect();
+    let first_end = describes.iter().map(|e| e.finished_ms).min().unwrap();
+    let last_start = describes.iter().map(|e| e.started_ms).max().unwrap();
+    assert!(
+        last_start < first_end,
+        "describe-item calls did not overlap: {describes:?}"
+    );
+}
+
+#[test]
+fn versions_are_batched_per_version() {
+    let world = World::new();
+    world
+        .akl()
+        .env("OLD", "akeyless:/ci/versioned|version=1")
+        .env("NEW", "akeyless://ci/versioned")
+        .env("ALSO_OLD", "akeyless://ci/versioned|version=1")
+        .args(["env"])
+        .run()
+        .ok();
+    assert_eq!(
+        sourced(&world, &["OLD", "NEW", "ALSO_OLD"]),
+        [
+            "canary-version-one-aa11",
+            "canary-version-two-bb22",
+            "canary-version-one-aa11"
+        ]
+    );
+    assert_eq!(world.fake.count("get-secret-value"), 2);
+    assert!(
+        world
+            .fake
+            .log()
+            .iter()
+            .any(|e| e.keys.contains(&"version".to_owned()))
+    );
+}
+
+#[test]
+fn every_failure_is_listed_with_its_reason_and_the_old_file_stays() {
+    let world = World::new();
+    let path = env_path(&world);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "export OLD='kept'\n").unwrap();
+    let run = world
+        .akl()
+        .env("GOOD", "akeyless://ci/db-password")
+        .env("MISSING", "akeyless://ci/nope")
+        .env("OUTSIDE", "akeyless://other/outside")
+        .env("DENIED", "akeyless://ci/denied")
+        .env("LIST_ONLY", "akeyless://ops/list-only")
+        .env("CERT", "akeyless://ci/cert")
+        .env("NO_FIELD", "akeyless://ci/app-config#pasword")
+        .env("NOT_JSON", "akeyless://ci/db-password#x")
+        .env("DYN_FIELD", "akeyless://ci/mysql#nope")
+        .env("OLD_VERSION", "akeyless:/ci/versioned|version=9")
+        .args(["env"])
+        .run()
+        .code(4);
+    let run = run
+        .stderr_has("error: 9 references could not be resolved")
+        .stderr_has("MISSING (akeyless://ci/nope): not found or not permitted\n")
+        .stderr_has("OUTSIDE (akeyless://other/outside): not found or not permitted")
+        .stderr_has("DENIED (akeyless://ci/denied): not found or not permitted\n")
+        .stderr_has("LIST_ONLY (akeyless://ops/list-only): not permitted (access denied to item /ops/list-only")
+        .stderr_has("CERT (akeyless://ci/cert): wrong type: the item is a CERTIFICATE")
+        .stderr_has("NO_FIELD (akeyless://ci/app-config#pasword): missing field: it has no field pasword (it has nested, password, port, user)")
+        .stderr_has("NOT_JSON (akeyless://ci/db-password#x): missing field: a field was asked for, but the value is not JSON")
+        .stderr_has("DYN_FIELD (akeyless://ci/mysql#nope): missing field: it has no field nope (it has id, password, ttl_in_minutes, user)")
+        .stderr_has("OLD_VERSION (akeyless://ci/versioned|version=9): bad version: there is no version 9 (the latest is 2)")
+        .stderr_has("hint: ");
+    assert!(!run.stderr.contains("GOOD"), "{}", run.stderr);
+    assert_eq!(
+        read(&path),
+        "export OLD='kept'\n",
+        "the old env file is left untouched"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+}
+
+#[test]
+fn allow_missing_turns_failures_into_warnings() {
+    let world = World::new();
+    let run = world
+        .akl()
+        .env("AKEYLESS_ALLOW_MISSING", "true")
+        .env("GOOD", "akeyless://ci/db-password")
+        .env("MISSING", "akeyless://ci/nope")
+        .args(["env"])
+        .run()
+        .ok();
+    run.stderr_has("warning: MISSING (akeyless://ci/nope) left out: not found or not permitted")
+        .stderr_has("1 secret (1 static), 1 skipped");
+    assert_eq!(
+        read(&env_path(&world)),
+        "export GOOD='canary-db-password-9b1f0e'\n"
+    );
+}
+
+#[test]
+fn values_survive_sourcing_byte_for_byte_in_three_shells() {
+    let big = "x'\"$`\\\n".repeat(150_000); // 1 MiB with every quoting hazard
+    let world = World::with(default_fixture().with_static("/ci/big", &format!("canary-big-{big}")));
+    world
+        .akl()
+        .env("TRICKY", "akeyless://ci/tricky")
+        .env("BIG", "akeyless://ci/big")
+        .args(["env"])
+        .run()
+        .ok()
+        .stderr_has("warning: BIG is ")
+        .stderr_has("Argument list too long");
+    let tricky = "\n canary-tricky 'single' \"double\" $HOME `id` \\ ! -n\r\nünïcødé ✓\n";
+    for shell in SHELLS {
+        let got = source_in(shell, &env_path(&world), &["TRICKY", "BIG"]);
+        assert!(
+            got[0] == tricky.as_bytes(),
+            "{shell:?}: {:?}",
+            String::from_utf8_lossy(&got[0])
+        );
+        assert!(
+            got[1] == format!("canary-big-{big}").as_bytes(),
+            "{shell:?}: BIG differs"
+        );
+    }
+}
+
+#[test]
+fn a_nul_byte_is_exit_4_naming_the_variable() {
+    let world = World::with(default_fixture().with_static("/ci/nul", "canary-before\0after"));
+    world
+        .akl()
+        .env("WITH_NUL", "akeyless://ci/nul")
+        .args(["env"])
+        .run()
+        .code(4)
+        .stderr_has("WITH_NUL (akeyless://ci/nul): the value contains a NUL byte");
+    assert!(!env_path(&world).exists());
+}
+
+#[test]
+fn malformed_references_and_names_fail_before_any_request() {
+    let world = World::new();
+    world
+        .akl()
+        .env("BAD_REF", "akeyless:ci/db")
+        .env("BAD-NAME", "akeyless://ci/db-password")
+        .env("BAD_OPTION", "akeyless:/ci/db|jq=.a|jq=.b")
+        .args(["env"])
+        .run()
+        .code(2)
+        .stderr_has("3 variables hold malformed akeyless: references")
+        .stderr_has("BAD_REF: write it as akeyless://path/to/secret")
+        .stderr_has("BAD-NAME: this name cannot be exported")
+        .stderr_has("BAD_OPTION: option `jq` is given twice");
+    assert!(world.fake.log().is_empty());
+}
+
+#[test]
+fn stdout_and_json_output() {
+    let world = World::new();
+    let run = world
+        .akl()
+        .env("A", "akeyless://ci/db-password")
+        .args(["env", "--stdout"])
+        .stdout_is_secret()
+        .run()
+        .ok()
+        .stderr_has("printed to stdout");
+    assert_eq!(run.stdout, "export A='canary-db-password-9b1f0e'\n");
+    assert!(!env_path(&world).exists());
+
+    let out = world.dir.path().join("out/secrets.json");
+    world
+        .akl()
+        .env("A", "akeyless://ci/db-password")
+        .env("B", "akeyless://ci/tricky")
+        .args(["env", "--format", "json", "--output"])
+        .args([&out])
+        .run()
+        .ok();
+    let json: Value = serde_json::from_str(&read(&out)).unwrap();
+    assert_eq!(json["A"], "canary-db-password-9b1f0e");
+    assert_eq!(
+        json["B"],
+        "\n canary-tricky 'single' \"double\" $HOME `id` \\ ! -n\r\nünïcødé ✓\n"
+    );
+}
+
+#[test]
+fn env_file_variable_sets_the_path() {
+    let world = World::new();
+    let path = world.dir.path().join("elsewhere/env");
+    world
+        .akl()
+        .env("AKEYLESS_ENV_FILE", &path)
+        .env("A", "akeyless://ci/api-token")
+        .args(["env"])
+        .run()
+        .ok();
+    assert_eq!(read(&path), "export A='canary-api-token-5d2c7a'\n");
+}
+
+#[test]
+fn no_references_means_an_empty_file_and_no_requests() {
+    let world = World::new();
+    world
+        .bare()
+        .env("PLAIN", "x")
+        .args(["env"])
+        .run()
+        .ok()
+        .stderr_has("no akeyless: references in 0 ms, 0 requests");
+    assert_eq!(read(&env_path(&world)), "");
+    assert!(world.fake.log().is_empty());
+}
+
+#[test]
+fn auth_failure_is_exit_3_and_keeps_the_old_file() {
+    let world = World::new();
+    let path = env_path(&world);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "export OLD='kept'\n").unwrap();
+    let expired = world.jwt(json!({"exp": 1000, "iat": 900, "nbf": 895}));
+    world
+        .akl()
+        .env("AKEYLESS_JWT", expired)
+        .env("A", "akeyless://ci/db-password")
+        .args(["env"])
+        .run()
+        .code(3)
+        .stderr_has("JWT is expired");
+    assert_eq!(read(&path), "export OLD='kept'\n");
+}
+
+#[test]
+fn jwt_comes_from_the_legacy_and_named_variables() {
+    let world = World::new();
+    let jwt = world.jwt(json!({}));
+    world
+        .akl()
+        .env_remove("AKEYLESS_JWT")
+        .env("CI_JOB_JWT_V2", &jwt)
+        .env("A", "akeyless://ci/db-password")
+        .args(["env"])
+        .run()
+        .ok();
+    world
+        .akl()
+        .env_remove("AKEYLESS_JWT")
+        .env("AKEYLESS_JWT_VAR", "FIRST_ID_TOKEN")
+        .env("FIRST_ID_TOKEN", &jwt)
+        .env("A", "akeyless://ci/db-password")
+        .args(["env"])
+        .run()
+        .ok();
+    assert_eq!(world.fake.count("auth"), 2);
+}
+
+#[test]
+fn a_universal_identity_token_is_sent_as_uid_token() {
+    let world = World::new();
+    world
+        .bare()
+        .env("AKEYLESS_TOKEN", UID_TOKEN)
+        .env("A", "akeyless://ci/api-token")
+        .args(["env"])
+        .run()
+        .ok();
+    let log = world.fake.log();
+    assert_eq!(log.len(), 1, "no /auth with a ready token");
+    assert_eq!(log[0].keys, ["names", "uid-token"]);
+}
+
+#[test]
+fn a_refused_batch_is_survived_by_finding_out_per_item() {
+    let world = World::new();
+    world.fake.set_faults(vec![Fault::new(
+        "get-secret-value",
+        FaultKind::BadGatewayHtml,
+        1,
+    )]);
+    world
+        .akl()
+        .env("A", "akeyless://ci/db-password")
+        .env("B", "akeyless://ci/api-token")
+        .args(["env"])
+        .run()
+        .ok();
+    assert_eq!(
+        sourced(&world, &["A", "B"]),
+        ["canary-db-password-9b1f0e", "canary-api-token-5d2c7a"]
+    );
+    assert_eq!(world.fake.count("describe-item"), 2);
+}
+
+#[test]
+fn no_answer_is_exit_5_naming_what_failed() {
+    let world = World::new();
+    world
+        .fake
+        .set_faults(vec![Fault::new("get-secret-value", FaultKind::Dropped, 1)]);
+    world
+        .akl()
+        .env("A", "akeyless://ci/db-password")
+        .args(["env"])
+        .run()
+        .code(5)
+        .stderr_has("1 reference could not be resolved: the gateway did not answer")
+        .stderr_has("A (akeyless://ci/db-password): no answer:");
+}
+
+#[test]
+fn get_prints_one_value() {
+    let world = World::new();
+    let get = |reference: &str| {
+        world
+            .akl()
+            .args(["get", reference])
+            .stdout_is_secret()
+            .run()
+    };
+    assert_eq!(
+        get("akeyless://ci/db-password").ok().stdout,
+        "canary-db-password-9b1f0e\n"
+    );
+    assert_eq!(get("ci/api-token").ok().stdout, "canary-api-token-5d2c7a\n");
+    assert_eq!(get("/ci/app-config").ok().stdout.lines().count(), 1);
+    assert_eq!(
+        get("akeyless://ci/app-config#nested.key").ok().stdout,
+        "canary-nested-key-8c3d\n"
+    );
+    assert_eq!(
+        get("akeyless://ci/rotated-db#password").ok().stdout,
+        "canary-rotated-password-4f6e\n"
+    );
+    let run = world
+        .akl()
+        .args(["get", "-n", "ci/versioned"])
+        .stdout_is_secret()
+        .run()
+        .ok();
+    assert_eq!(run.stdout, "canary-version-two-bb22");
+    world
+        .akl()
+        .args(["get", "ci/nope"])
+        .run()
+        .code(4)
+        .stderr_has("error: akeyless://ci/nope could not be resolved\n  Caused by: not found or not permitted");
+    world
+        .akl()
+        .args(["get", "akeyless:ci"])
+        .run()
+        .code(2)
+        .stderr_has("`akeyless:ci` is not a usable reference");
+}
