@@ -1,11 +1,20 @@
 # The commands people and CI run. `make` lists them; each installs what it needs.
 .DEFAULT_GOAL := help
-.PHONY: help build check-static test lint demo ci
+.PHONY: help build check-static test lint demo image smoke docker-up ci
 
 TARGET := x86_64-unknown-linux-musl
 BIN    := target/$(TARGET)/release/akl
 DEPS   := sh scripts/deps.sh
-SH_FILES := scripts/*.sh .ci/run
+SH_FILES := scripts/*.sh .ci/run docker/entrypoint.sh docker/akeyless_env.sh
+
+# The image: `make image BASE_IMAGE=akl-test-base:latest APK_PACKAGES=` builds offline on
+# the base the container tests import from busybox-static.
+IMAGE        ?= ci_base-rs:alpine
+BASE_IMAGE   ?= alpine:3.24.1
+APK_PACKAGES ?= ca-certificates bash curl jq git openssh-client
+# The checkout's own Docker engine (scripts/dockerd.sh), unless DOCKER_HOST names another.
+OWN_DOCKER   := unix://$(CURDIR)/target/docker/docker.sock
+export DOCKER_HOST ?= $(OWN_DOCKER)
 
 help: ## List the targets
 	@echo "ci_base-rs: put Akeyless secrets into CI jobs. Targets:"
@@ -25,14 +34,26 @@ lint: ## cargo fmt --check, clippy with -D warnings, shellcheck
 	cargo clippy --locked --all-targets -- -D warnings
 	shellcheck -s sh $(SH_FILES)
 
-test: ## Lint, check the static build, run every test (what CI runs)
+test: ## Lint, check the static build, run every test, container tests included (what CI runs)
 	@$(DEPS) test
-	$(MAKE) --no-print-directory lint check-static
+	$(MAKE) --no-print-directory lint check-static docker-up
 	cargo test --locked
 
 demo: build ## Run the main job against the built-in fake Akeyless server
 	@$(DEPS) demo
 	sh scripts/demo.sh
+
+image: build docker-up ## Build ci_base-rs:alpine from docker/Dockerfile (BASE_IMAGE=, APK_PACKAGES= override)
+	@if [ "$(BASE_IMAGE)" = akl-test-base:latest ]; then sh scripts/base-image.sh; fi
+	docker build -f docker/Dockerfile --build-arg BASE_IMAGE="$(BASE_IMAGE)" \
+		--build-arg APK_PACKAGES="$(APK_PACKAGES)" -t $(IMAGE) .
+
+smoke: build docker-up ## Run the container tests: the image started the way GitLab Runner starts it
+	cargo test --locked --test it container::
+
+docker-up: ## Start the checkout's own Docker engine, unless DOCKER_HOST names another
+	@$(DEPS) docker
+	@if [ "$(DOCKER_HOST)" = "$(OWN_DOCKER)" ]; then sh scripts/dockerd.sh start; fi
 
 ci: ## Run .ci/run, exactly as CI does
 	sh .ci/run

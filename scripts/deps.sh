@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what a make target needs, only when it is missing: safe to run again and again.
-# Usage: scripts/deps.sh build|lint|test|demo
+# Usage: scripts/deps.sh build|lint|test|demo|docker
 # Uses sudo only when not root; apt lists are refreshed only if an install fails without.
 set -eu
 
@@ -36,7 +36,13 @@ for what in "$@"; do
     case "$what" in
         build) musl_target; apt_need musl-gcc:musl-tools file:file ;;
         lint) musl_target; apt_need musl-gcc:musl-tools shellcheck:shellcheck ;;
-        test) musl_target; apt_need musl-gcc:musl-tools file:file shellcheck:shellcheck dash:dash bash:bash busybox:busybox-static; python_venv ;;
+        test)
+            musl_target
+            apt_need musl-gcc:musl-tools file:file shellcheck:shellcheck dash:dash bash:bash \
+                busybox:busybox-static dockerd:docker.io docker:docker.io npm:npm rsync:rsync git:git
+            python_venv
+            ;;
+        docker) apt_need dockerd:docker.io docker:docker.io busybox:busybox-static ;;
         demo) musl_target; apt_need musl-gcc:musl-tools file:file curl:curl ;;
         *) echo "deps: unknown target $what" >&2; exit 2 ;;
     esac

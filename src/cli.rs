@@ -77,6 +77,12 @@ pub struct EnvArgs {
     /// File to write [env: AKEYLESS_ENV_FILE, default: $HOME/.akeyless/env]
     #[arg(short, long, value_name = "FILE", conflicts_with = "stdout")]
     pub output: Option<PathBuf>,
+
+    /// Keep the file, with no request at all, if it was written (with --reuse) for the
+    /// same references, gateway, access id and CI_JOB_ID; the image's entrypoint uses this
+    /// so after_script does not fetch again or mint new dynamic credentials.
+    #[arg(long, conflicts_with = "stdout")]
+    pub reuse: bool,
 }
 
 #[derive(Debug, Args)]

@@ -359,22 +359,47 @@ pub fn reference_arg(text: &str) -> Result<Reference> {
     })
 }
 
+/// Where `akl env` should write, before checking that it can.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvFile {
+    /// `--output` or `AKEYLESS_ENV_FILE`: exactly there, or fail.
+    Given(PathBuf),
+    /// `$HOME/.akeyless/env`; if HOME is not writable, a private directory under TMPDIR.
+    Home(PathBuf),
+    /// HOME is unset: the private directory under TMPDIR.
+    NoHome,
+}
+
 /// Where `akl env` writes: `--output`, else `AKEYLESS_ENV_FILE`, else `$HOME/.akeyless/env`.
-pub fn env_file(env: &Env, flag: Option<&std::path::Path>) -> Result<PathBuf> {
+pub fn env_file(env: &Env, flag: Option<&std::path::Path>) -> Result<EnvFile> {
     if let Some(path) = flag {
-        return Ok(path.to_owned());
+        return Ok(EnvFile::Given(path.to_owned()));
     }
     if let Some(path) = env.get(ENV_FILE)? {
-        return Ok(PathBuf::from(path));
+        return Ok(EnvFile::Given(PathBuf::from(path)));
     }
-    match env.get("HOME")? {
-        Some(home) => Ok(PathBuf::from(home).join(".akeyless/env")),
-        None => Err(
-            Error::usage("HOME is not set, so there is no default place for the env file").hint(
-                format!("set {ENV_FILE} to the file to write, e.g. /tmp/akeyless.env"),
-            ),
-        ),
+    Ok(match env.get("HOME")? {
+        Some(home) => EnvFile::Home(PathBuf::from(home).join(".akeyless/env")),
+        None => EnvFile::NoHome,
+    })
+}
+
+/// The directory for files when HOME cannot hold them: `$TMPDIR` or `/tmp`.
+pub fn temp_dir(env: &Env) -> Result<PathBuf> {
+    Ok(PathBuf::from(env.get("TMPDIR")?.unwrap_or("/tmp")))
+}
+
+/// What `akl env --reuse` compares: the references and the settings that decide what they
+/// resolve to. Nothing here is secret.
+pub fn fingerprint(env: &Env, wanted: &[Wanted]) -> Result<String> {
+    let mut text = String::from("akl-refs v1\n");
+    for name in [GATEWAY_URL, API_GW_URL, ACCESS_ID, "CI_JOB_ID"] {
+        text.push_str(&format!("{name}={}\n", env.get(name)?.unwrap_or_default()));
     }
+    for w in wanted {
+        text.push_str(&format!("{}={}\n", w.var, w.reference));
+    }
+    Ok(text)
 }
 
 /// Parses a boolean setting: true/false, 1/0, yes/no, on/off, in any case.
@@ -591,21 +616,47 @@ mod tests {
 
     #[test]
     fn env_file_location() {
-        let at = |pairs: &[(&str, &str)]| env_file(&env(pairs), None);
+        let at = |pairs: &[(&str, &str)]| env_file(&env(pairs), None).unwrap();
         assert_eq!(
-            at(&[("HOME", "/h")]).unwrap(),
-            PathBuf::from("/h/.akeyless/env")
+            at(&[("HOME", "/h")]),
+            EnvFile::Home("/h/.akeyless/env".into())
         );
         assert_eq!(
-            at(&[("HOME", "/h"), (ENV_FILE, "/x/e")]).unwrap(),
-            PathBuf::from("/x/e")
+            at(&[("HOME", "/h"), (ENV_FILE, "/x/e")]),
+            EnvFile::Given("/x/e".into())
         );
         let flag = std::path::Path::new("/f");
-        assert_eq!(
-            env_file(&env(&[(ENV_FILE, "/x/e")]), Some(flag)).unwrap(),
-            PathBuf::from("/f")
+        let given = env_file(&env(&[(ENV_FILE, "/x/e")]), Some(flag)).unwrap();
+        assert_eq!(given, EnvFile::Given("/f".into()));
+        assert_eq!(at(&[]), EnvFile::NoHome);
+    }
+
+    #[test]
+    fn fingerprint_covers_references_and_settings_but_no_secret() {
+        let base = [
+            (ACCESS_ID, "p-a"),
+            (JWT, JWT_VALUE),
+            ("X", "akeyless://ci/x"),
+        ];
+        let print = |extra: &[(&str, &str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            let e = env(&pairs);
+            fingerprint(&e, &references(&e).unwrap()).unwrap()
+        };
+        let one = print(&[]);
+        assert!(
+            one.contains("X=akeyless://ci/x") && one.contains("AKEYLESS_ACCESS_ID=p-a"),
+            "{one}"
         );
-        assert!(at(&[]).unwrap_err().to_string().contains("HOME is not set"));
+        assert!(!one.contains(JWT_VALUE));
+        assert_eq!(
+            one,
+            print(&[(JWT, "eyJh.eyJi.c2ln")]),
+            "a new token is the same job"
+        );
+        assert_ne!(one, print(&[("CI_JOB_ID", "7")]));
+        assert_ne!(one, print(&[("Y", "akeyless://ci/y")]));
     }
 
     #[test]

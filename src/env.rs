@@ -47,6 +47,15 @@ impl Env {
         }
     }
 
+    /// Sets a variable in the snapshot (the `akeyless` compatibility flags map onto it).
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.vars.insert(name.to_owned(), value.into());
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.vars.remove(name);
+    }
+
     /// Every variable, in name order, with its raw value.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &OsString)> {
         self.vars.iter().map(|(k, v)| (k.as_str(), v))

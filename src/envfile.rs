@@ -12,6 +12,8 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
+use std::path::PathBuf;
+
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -69,47 +71,123 @@ pub fn render(vars: &[(String, Secret)], format: Format) -> Secret {
     }
 }
 
+/// A file that could not be written, with the reason kept for deciding what to do next.
+#[derive(Debug)]
+pub struct WriteError {
+    message: String,
+    source: std::io::Error,
+}
+
+impl WriteError {
+    /// The place is not ours to write (permissions, a read-only filesystem): another
+    /// place may work where a full disk would not.
+    pub fn is_denied(&self) -> bool {
+        matches!(
+            self.source.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        )
+    }
+}
+
+impl From<WriteError> for Error {
+    fn from(e: WriteError) -> Self {
+        Error::other(format!("{}: {}", e.message, e.source))
+            .hint("set AKEYLESS_ENV_FILE (or --output) to a path in a writable directory")
+    }
+}
+
 /// Writes `content` to `path` atomically, creating missing directories with mode 0700.
-pub fn write(path: &Path, content: &Secret) -> Result<()> {
-    let shown = path.display();
-    let hint = "set AKEYLESS_ENV_FILE (or --output) to a path in a writable directory";
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+pub fn write(path: &Path, content: &Secret) -> Result<(), WriteError> {
+    let dir = parent(path);
+    let fail = |what: String| {
+        move |source| WriteError {
+            message: what,
+            source,
+        }
     };
     if !dir.is_dir() {
         DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(|e| {
-                Error::other(format!(
-                    "cannot create the directory {} for the env file: {e}",
-                    dir.display()
-                ))
-                .hint(hint)
-            })?;
+            .map_err(fail(format!(
+                "cannot create the directory {}",
+                dir.display()
+            )))?;
     }
-    let fail = |what: &str, e: std::io::Error| {
-        Error::other(format!("cannot {what} the env file {shown}: {e}")).hint(hint)
-    };
+    let shown = path.display();
     // tempfile creates the file with mode 0600 before a byte is written.
     let mut file = tempfile::Builder::new()
         .prefix(".akl-")
         .suffix(".tmp")
         .permissions(fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
-        .map_err(|e| fail("create a temporary file next to", e))?;
+        .map_err(fail(format!(
+            "cannot create a temporary file next to {shown}"
+        )))?;
     file.write_all(content.expose().as_bytes())
         .and_then(|()| file.as_file().sync_all())
-        .map_err(|e| fail("write", e))?;
+        .map_err(fail(format!("cannot write {shown}")))?;
     // On failure the temporary file is removed when `file` drops: nothing half-written.
-    file.persist(path).map_err(|e| fail("replace", e.error))?;
+    file.persist(path).map_err(|e| WriteError {
+        message: format!("cannot replace {shown}"),
+        source: e.error,
+    })?;
     // Make the rename itself durable; a directory that cannot be synced is not an error.
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// A directory only this user can use, under `tmp`, for when HOME cannot hold the file:
+/// `akl-<uid>`, mode 0700. An existing one must be a real directory owned by us and
+/// closed to others; anything else (a symlink or directory planted by another user on a
+/// shared /tmp) is refused rather than written into.
+pub fn private_dir(tmp: &Path) -> Result<PathBuf> {
+    let uid = rustix::process::geteuid().as_raw();
+    let dir = tmp.join(format!("akl-{uid}"));
+    match DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(
+                Error::other(format!("cannot create {}: {e}", dir.display()))
+                    .hint("set AKEYLESS_ENV_FILE (or --output) to a path in a writable directory"),
+            );
+        }
+    }
+    let meta = fs::symlink_metadata(&dir)?;
+    use std::os::unix::fs::MetadataExt;
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        return Err(Error::other(format!(
+            "{} exists but is not a private directory of this user; refusing to write secrets into it",
+            dir.display()
+        ))
+        .hint("remove it, or set AKEYLESS_ENV_FILE to a path in a directory only you can write"));
+    }
+    Ok(dir)
+}
+
+/// The companion file of `--reuse`: what the env file was written for.
+pub fn stamp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    parent(path).join(format!(".{name}.refs"))
+}
+
+/// Whether `path` exists and was written for exactly `fingerprint`.
+pub fn is_current(path: &Path, fingerprint: &str) -> bool {
+    path.is_file() && fs::read_to_string(stamp_path(path)).is_ok_and(|s| s == fingerprint)
 }
 
 #[cfg(test)]
@@ -278,6 +356,41 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["env"]);
+    }
+
+    #[test]
+    fn private_dir_is_created_closed_and_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = private_dir(tmp.path()).unwrap();
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(
+            private_dir(tmp.path()).unwrap(),
+            dir,
+            "reused when it is ours"
+        );
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        let err = private_dir(tmp.path()).unwrap_err().to_string();
+        assert!(err.contains("is not a private directory"), "{err}");
+        fs::remove_dir(&dir).unwrap();
+        std::os::unix::fs::symlink(tmp.path(), &dir).unwrap();
+        assert!(
+            private_dir(tmp.path()).is_err(),
+            "a planted symlink is refused"
+        );
+    }
+
+    #[test]
+    fn stamps_sit_next_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("env");
+        assert_eq!(stamp_path(&path), dir.path().join(".env.refs"));
+        assert!(!is_current(&path, "x"));
+        write(&path, &Secret::new("")).unwrap();
+        write(&stamp_path(&path), &Secret::new("x")).unwrap();
+        assert!(is_current(&path, "x") && !is_current(&path, "y"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod cli;
 mod cmd;
+mod compat;
 mod config;
 mod env;
 mod envfile;
@@ -24,8 +25,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    match cmd::run(cli) {
+    // The image links `akeyless` to this binary for pipelines written for ci_base.
+    let outcome = if compat::invoked() {
+        compat::main()
+    } else {
+        cmd::run(cli::Cli::parse())
+    };
+    match outcome {
         Ok(code) => code,
         Err(err) => {
             err.report();

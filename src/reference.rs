@@ -149,7 +149,7 @@ fn field_path(field: &str) -> Result<Vec<String>, String> {
 }
 
 /// A jq path expression, the subset that selects: `.`, `.a.b`, `.a[0]`, `."a.b"`, `.["a.b"]`.
-fn jq_path(expr: &str) -> Result<Vec<String>, String> {
+pub fn jq_path(expr: &str) -> Result<Vec<String>, String> {
     let unsupported =
         || format!("jq=`{expr}` is not a path; akl supports .a.b, .a[0] and .\"key\"");
     let expr = expr.trim();

@@ -1,10 +1,12 @@
-//! The TLS trust store: Mozilla's roots compiled in, plus the CA files the user names.
+//! The TLS trust store: Mozilla's roots compiled in, the system's CA bundle when there is
+//! one, and the CA files the user names.
 //!
 //! Compiling the roots in is what lets `akl` run in an image with no CA bundle at all
-//! (scratch, distroless, a bare busybox). Private gateways add their CA with
-//! `AKEYLESS_CA_CERT`; `SSL_CERT_FILE` is honoured too, because corporate CI images set it
-//! for an intercepting proxy. rustls on the ring provider: no OpenSSL, no C toolchain at
-//! run time.
+//! (scratch, distroless, a bare busybox). Enterprise images add their private CA to the
+//! system bundle (`update-ca-certificates`), which every other tool in the job trusts, so
+//! `akl` does too. Private gateways can also name their CA with `AKEYLESS_CA_CERT`;
+//! `SSL_CERT_FILE` is honoured as well. rustls on the ring provider: no OpenSSL, no C
+//! toolchain at run time.
 
 use std::sync::Arc;
 

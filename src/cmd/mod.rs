@@ -29,7 +29,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Network work runs on a single-threaded runtime: `akl` waits on I/O, and one thread
 /// keeps start-up and memory small.
-fn block_on<F: Future>(future: F) -> F::Output {
+pub fn block_on<F: Future>(future: F) -> F::Output {
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -40,7 +40,7 @@ fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 /// Writes command output to stdout; a closed pipe (`akl auth | head -c0`) is not a crash.
-fn print(text: &str) -> Result<()> {
+pub fn print(text: &str) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())

@@ -343,7 +343,8 @@ fn no_references_means_an_empty_file_and_no_requests() {
         .args(["env"])
         .run()
         .ok()
-        .stderr_has("no akeyless: references in 0 ms, 0 requests");
+        .stderr_has("akl: no akeyless: references in ")
+        .stderr_has(" ms, 0 requests; wrote ");
     assert_eq!(read(&env_path(&world)), "");
     assert!(world.fake.log().is_empty());
 }
@@ -486,4 +487,78 @@ fn get_prints_one_value() {
         .run()
         .code(2)
         .stderr_has("`akeyless:ci` is not a usable reference");
+}
+
+#[test]
+fn reuse_keeps_a_file_written_for_the_same_references() {
+    let world = World::new();
+    let env = |job: &str, extra: Option<(&str, &str)>| {
+        let mut akl = world
+            .akl()
+            .env("CI_JOB_ID", job)
+            .env("U", "akeyless://ci/mysql#user");
+        if let Some((k, v)) = extra {
+            akl = akl.env(k, v);
+        }
+        akl.args(["env", "--reuse"]).run().ok()
+    };
+    env("1", None).stderr_has("wrote ");
+    let first = read(&env_path(&world));
+    env("1", None).stderr_has("reusing ");
+    assert_eq!(read(&env_path(&world)), first);
+    assert_eq!(
+        world.fake.count("get-dynamic-secret-value"),
+        1,
+        "no second set of credentials"
+    );
+    env("1", Some(("V", "akeyless://ci/api-token"))).stderr_has("wrote ");
+    env("2", Some(("V", "akeyless://ci/api-token"))).stderr_has("wrote ");
+    assert_eq!(world.fake.count("get-dynamic-secret-value"), 3);
+    assert_eq!(mode(&env_path(&world).with_file_name(".env.refs")), 0o600);
+}
+
+#[test]
+fn an_unusable_home_falls_back_to_a_private_directory() {
+    let world = World::new();
+    let tmp = world.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let uid = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap();
+    let fallback = tmp.join(format!("akl-{uid}/.akeyless/env"));
+    for home in [None, Some("/sys")] {
+        let mut akl = world
+            .akl()
+            .env_remove("HOME")
+            .env("TMPDIR", &tmp)
+            .env("A", "akeyless://ci/api-token");
+        if let Some(home) = home {
+            akl = akl.env("HOME", home);
+        }
+        let run = akl.args(["env"]).run().ok();
+        let why = if home.is_some() {
+            "/sys/.akeyless is not writable"
+        } else {
+            "HOME is not set"
+        };
+        run.stderr_has(why).stderr_has(&format!(
+            "the env file goes to {} instead",
+            fallback.display()
+        ));
+        assert_eq!(read(&fallback), "export A='canary-api-token-5d2c7a'\n");
+    }
+    // A path the user chose is not second-guessed.
+    world
+        .akl()
+        .env("AKEYLESS_ENV_FILE", "/sys/akl/env")
+        .env("A", "akeyless://ci/api-token")
+        .args(["env"])
+        .run()
+        .code(1)
+        .stderr_has("cannot create the directory /sys/akl");
+    assert_eq!(
+        world.fake.count("get-secret-value"),
+        2,
+        "the bad path failed before any request"
+    );
 }

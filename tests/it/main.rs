@@ -6,6 +6,9 @@ mod fake;
 mod support;
 
 mod auth;
+mod compat;
+mod container;
 mod env;
 mod fake_server;
+mod runner;
 mod sdk;

@@ -55,6 +55,20 @@ impl World {
         self.dir.path().join("home")
     }
 
+    /// The binary called by its other name, `akeyless`, as the image's link does, with the
+    /// gateway, CA and HOME set.
+    pub fn akeyless(&self) -> Akl<'_> {
+        let link = self.dir.path().join("bin/akeyless");
+        if !link.exists() {
+            std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_akl"), &link).unwrap();
+        }
+        Akl {
+            program: link,
+            ..self.bare()
+        }
+    }
+
     /// A valid ID token for the default JWT auth method, with claims overridden.
     pub fn jwt(&self, overrides: serde_json::Value) -> String {
         self.fake.mint_jwt(&overrides)
@@ -71,6 +85,7 @@ impl World {
     pub fn bare(&self) -> Akl<'_> {
         Akl {
             world: self,
+            program: PathBuf::from(env!("CARGO_BIN_EXE_akl")),
             args: Vec::new(),
             env: BTreeMap::new(),
             stdout_is_secret: false,
@@ -83,6 +98,7 @@ impl World {
 
 pub struct Akl<'w> {
     world: &'w World,
+    program: PathBuf,
     args: Vec<OsString>,
     env: BTreeMap<OsString, OsString>,
     stdout_is_secret: bool,
@@ -115,7 +131,7 @@ impl Akl<'_> {
     }
 
     pub fn run(self) -> Run {
-        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_akl"));
+        let mut cmd = assert_cmd::Command::new(&self.program);
         cmd.env_clear()
             .envs(&self.env)
             .args(&self.args)

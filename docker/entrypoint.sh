@@ -1,0 +1,70 @@
+#!/bin/sh
+# Entrypoint of ci_base-rs:alpine.
+#
+# GitLab Runner keeps the image's ENTRYPOINT, passes its shell-detection command as the
+# arguments, and then writes the job script to the container's stdin. So this script
+# resolves the job's akeyless: references into ~/.akeyless/env and then becomes that
+# command with `exec`, leaving stdin, signals and the exit code to the job shell. It never
+# reads stdin, never prints a secret, and never traces (no set -x: it would print them).
+set -u
+
+note() { printf 'ci_base-rs: %s\n' "$*" >&2; }
+
+# The runner starts the same container again for after_script; `akl env --reuse` keeps the
+# file written for the same references, so nothing is fetched twice.
+
+has_references() {
+    # Values may span lines, so a continuation line can match too; akl then finds no
+    # references and says so. Nothing is printed here either way.
+    env | grep -q '^[A-Za-z_][A-Za-z0-9_]*=akeyless:'
+}
+
+if [ -z "${AKEYLESS_ACCESS_ID:-}" ] && [ -z "${AKEYLESS_TOKEN:-}" ]; then
+    # A job that does not use Akeyless gets a plain base image. One that has references
+    # but no credentials is a ci_base pipeline that logs in itself later
+    # (`akeyless auth`, then `source ~/.akeyless/akeyless_env.sh`).
+    if has_references; then
+        note "akeyless: references found but AKEYLESS_ACCESS_ID is not set; leaving them for ~/.akeyless/akeyless_env.sh"
+    fi
+    exec "$@"
+fi
+
+# `source ~/.akeyless/env` must work in the job, so HOME has to be writable: an arbitrary
+# --user has HOME=/ (no passwd entry), and a read-only root filesystem has no writable HOME
+# at all. Then the private directory akl itself falls back to becomes HOME for the job.
+# Writability is probed by writing: `test -w` says yes to root on a read-only filesystem.
+home_writable() {
+    [ -n "${HOME:-}" ] || return 1
+    (umask 077 && mkdir -p "$HOME/.akeyless" && : >"$HOME/.akeyless/.probe" && rm -f "$HOME/.akeyless/.probe") 2>/dev/null
+}
+if ! home_writable; then
+    old_home=${HOME:-(unset)}
+    HOME="${TMPDIR:-/tmp}/akl-$(id -u)"
+    export HOME
+    home_writable || { note "neither HOME ($old_home) nor $HOME is writable"; exit 1; }
+    cp /usr/local/share/ci_base-rs/akeyless_env.sh "$HOME/.akeyless/akeyless_env.sh" 2>/dev/null
+    note "HOME $old_home is not writable; HOME is $HOME for this job"
+fi
+
+section() {
+    # A collapsed section in the GitLab job log: $1 start|end, $2 the header.
+    case "$1" in
+        start) printf '\033[0Ksection_start:%s:akeyless_secrets[collapsed=true]\r\033[0K%s\n' "$(date +%s)" "$2" >&2 ;;
+        end) printf '\033[0Ksection_end:%s:akeyless_secrets\r\033[0K\n' "$(date +%s)" >&2 ;;
+    esac
+}
+
+# akl prints only notes and errors, never values; stdin is closed to it on purpose.
+if output=$(akl env --reuse 2>&1 </dev/null); then
+    summary=$(printf '%s\n' "$output" | tail -n 1)
+    section start "Akeyless secrets: ${summary#akl: }"
+    printf '%s\n' "$output" >&2
+    section end
+else
+    status=$?
+    printf '%s\n' "$output" >&2
+    note "resolving Akeyless secrets failed (exit $status); the job stops here"
+    exit "$status"
+fi
+
+exec "$@"
