@@ -25,9 +25,15 @@ case "${1:-}" in
     start)
         if answers; then exit 0; fi
         mkdir -p "$root"
-        as_root dockerd --bridge=none --iptables=false --ip6tables=false \
+        set -- dockerd --bridge=none --iptables=false --ip6tables=false \
             --data-root "$root/data" --exec-root "$exec_root" --pidfile "$pidfile" \
-            --host "unix://$sock" >"$root/dockerd.log" 2>&1 &
+            --host "unix://$sock"
+        # Started directly, not through a function, so no shell lingers as its parent.
+        if [ "$(id -u)" -eq 0 ]; then
+            "$@" >"$root/dockerd.log" 2>&1 &
+        else
+            sudo "$@" >"$root/dockerd.log" 2>&1 &
+        fi
         i=0
         until answers; do
             i=$((i + 1))
