@@ -32,6 +32,8 @@ case "${1:-}" in
         if [ "$(id -u)" -eq 0 ]; then
             "$@" >"$root/dockerd.log" 2>&1 &
         else
+            # The log belongs to the invoking user, who opens it; dockerd runs as root.
+            # shellcheck disable=SC2024
             sudo "$@" >"$root/dockerd.log" 2>&1 &
         fi
         i=0
