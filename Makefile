@@ -1,6 +1,6 @@
 # The commands people and CI run. `make` lists them; each installs what it needs.
 .DEFAULT_GOAL := help
-.PHONY: help build check-static test lint demo image smoke docker-up ci
+.PHONY: help build check-static test lint demo image smoke bench docker-up ci
 
 TARGET := x86_64-unknown-linux-musl
 BIN    := target/$(TARGET)/release/akl
@@ -50,6 +50,10 @@ image: build docker-up ## Build ci_base-rs:alpine from docker/Dockerfile (BASE_I
 
 smoke: build docker-up ## Run the container tests: the image started the way GitLab Runner starts it
 	cargo test --locked --test it container::
+
+bench: build ## Measure akl on this machine: writes bench/RESULTS.md and bench/results.json
+	@$(DEPS) bench
+	python3 bench/bench.py
 
 docker-up: ## Start the checkout's own Docker engine, unless DOCKER_HOST names another
 	@$(DEPS) docker

@@ -4,8 +4,10 @@
 # GitLab Runner keeps the image's ENTRYPOINT, passes its shell-detection command as the
 # arguments, and then writes the job script to the container's stdin. So this script
 # resolves the job's akeyless: references into ~/.akeyless/env and then becomes that
-# command with `exec`, leaving stdin, signals and the exit code to the job shell. It never
-# reads stdin, never prints a secret, and never traces (no set -x: it would print them).
+# command with `exec`, through `akl run`, which masks the secrets in the job's output
+# (GitLab masks only what it knew before the job started), passes stdin on untouched,
+# forwards signals, returns the job's exit code and reaps orphans as PID 1. It never reads
+# stdin, never prints a secret, and never traces (no set -x: it would print them).
 set -u
 
 note() { printf 'ci_base-rs: %s\n' "$*" >&2; }
@@ -67,4 +69,8 @@ else
     exit "$status"
 fi
 
-exec "$@"
+case $(printf '%s' "${AKEYLESS_MASK:-true}" | tr '[:upper:]' '[:lower:]') in
+    false | 0 | no | off) exec "$@" ;;
+esac
+# The values just written, not a second fetch.
+exec akl run --env-file "$HOME/.akeyless/env" -- "$@"

@@ -49,6 +49,11 @@ echo "file: $AKEYLESS_ENV_FILE ($(stat -c %a "$AKEYLESS_ENV_FILE"), $(wc -l <"$A
 curl -sf --cacert "$AKEYLESS_CA_CERT" "$AKEYLESS_GATEWAY_URL/_fake/log" | sed 's/.*"counts":\({[^}]*}\).*/requests seen by the fake: \1/'
 echo
 
+say "akl run: a command gets the values, its output shows them masked"
+# The single quotes are the point: the command, not this script, expands the variables.
+# shellcheck disable=SC2016
+"$AKL" run -- sh -c 'echo "connecting with $DB_PASSWORD"; printf %s "$MYSQL_PASSWORD" | base64; echo "admin: $ADMIN_PASSWORD" >&2'
+
 say ". the env file: the job has its secrets"
 # shellcheck disable=SC1090
 . "$AKEYLESS_ENV_FILE"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what a make target needs, only when it is missing: safe to run again and again.
-# Usage: scripts/deps.sh build|lint|test|demo|docker
+# Usage: scripts/deps.sh build|lint|test|demo|docker|bench
 # Uses sudo only when not root; apt lists are refreshed only if an install fails without.
 set -eu
 
@@ -43,6 +43,7 @@ for what in "$@"; do
             python_venv
             ;;
         docker) apt_need dockerd:docker.io docker:docker.io busybox:busybox-static ;;
+        bench) musl_target; apt_need musl-gcc:musl-tools python3:python3 /usr/bin/time:time ;;
         demo) musl_target; apt_need musl-gcc:musl-tools file:file curl:curl ;;
         *) echo "deps: unknown target $what" >&2; exit 2 ;;
     esac

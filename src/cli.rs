@@ -58,6 +58,12 @@ pub enum Command {
     /// cannot be resolved fails the run (exit 4) and leaves the old file untouched, unless
     /// AKEYLESS_ALLOW_MISSING=true.
     Env(EnvArgs),
+    /// Run a command with the resolved values in its environment, masking them in its output.
+    ///
+    /// Every occurrence of a secret in the command's stdout and stderr (the value, its
+    /// lines, its JSON fields, and their base64, URL-encoded and JSON-escaped forms) is
+    /// printed as [MASKED]. The exit code is the command's, or 128+signal.
+    Run(RunArgs),
     /// Print the value of one reference (akeyless://path#field, or a plain item path).
     Get(GetArgs),
     /// Authenticate and print the token (the only command that prints one).
@@ -83,6 +89,22 @@ pub struct EnvArgs {
     /// so after_script does not fetch again or mint new dynamic credentials.
     #[arg(long, conflicts_with = "stdout")]
     pub reuse: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Do not mask: replace akl with the command (its PID, signals and exit code).
+    #[arg(long)]
+    pub no_mask: bool,
+
+    /// Take the values from this file, as `akl env` wrote it, instead of resolving
+    /// references: no request is made (the image's entrypoint uses this).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

@@ -71,6 +71,47 @@ pub fn render(vars: &[(String, Secret)], format: Format) -> Secret {
     }
 }
 
+/// Reads back a file `render` wrote in the sh format: `export NAME='value'` lines, `'\''`
+/// standing for a quote. Anything else is refused with the line it is on; the message never
+/// quotes the file.
+pub fn parse(text: &str) -> Result<Vec<(String, Secret)>, String> {
+    let mut vars = Vec::new();
+    let mut rest = text;
+    let mut line = 1;
+    while !rest.is_empty() {
+        let at = line;
+        let bad = |what: &str| {
+            format!("line {at}: {what}; expected export NAME='value' as akl env writes it")
+        };
+        let after = rest
+            .strip_prefix("export ")
+            .ok_or_else(|| bad("not an export"))?;
+        let (name, after) = after.split_once("='").ok_or_else(|| bad("no ='"))?;
+        if !valid_name(name) {
+            return Err(bad("not a variable name"));
+        }
+        let mut value = String::new();
+        let mut tail = after;
+        loop {
+            let end = tail.find('\'').ok_or_else(|| bad("unterminated quote"))?;
+            value.push_str(&tail[..end]);
+            tail = &tail[end + 1..];
+            if let Some(next) = tail.strip_prefix("\\''") {
+                value.push('\'');
+                tail = next;
+            } else {
+                break;
+            }
+        }
+        line += value.matches('\n').count() + 1;
+        rest = tail
+            .strip_prefix('\n')
+            .ok_or_else(|| bad("text after the closing quote"))?;
+        vars.push((name.to_owned(), Secret::new(value)));
+    }
+    Ok(vars)
+}
+
 /// A file that could not be written, with the reason kept for deciding what to do next.
 #[derive(Debug)]
 pub struct WriteError {
@@ -209,6 +250,34 @@ mod tests {
             "export A='$x `y` \\z\n!'\nexport B='it'\\''s'\n"
         );
         assert_eq!(render(&[], Format::Sh).expose(), "");
+    }
+
+    #[test]
+    fn parse_reads_back_what_render_wrote() {
+        let pairs = vars(&[("A", "it's \"x\"\n\nline'"), ("B", ""), ("C", "'\\''")]);
+        let text = render(&pairs, Format::Sh);
+        assert_eq!(parse(text.expose()).unwrap(), pairs);
+        assert!(parse("").unwrap().is_empty());
+        for (bad, why) in [
+            ("FOO=bar\n", "line 1: not an export"),
+            ("export A='1'\nexport B=2\n", "line 2: no ='"),
+            (
+                "export A='x\ny'\nexport 1A='2'\n",
+                "line 3: not a variable name",
+            ),
+            ("export A='open\n", "line 1: unterminated quote"),
+            (
+                "export A='1' # note\n",
+                "line 1: text after the closing quote",
+            ),
+            ("export A='1'", "line 1: text after the closing quote"),
+        ] {
+            assert_eq!(
+                parse(bad).unwrap_err().split(';').next().unwrap(),
+                why,
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

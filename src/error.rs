@@ -20,6 +20,8 @@ pub enum Kind {
     Unreachable,
     /// Anything else (local I/O, a bug): exit 1.
     Other,
+    /// `akl run` could not start its command: the shell's 127 (not found) or 126.
+    Command(u8),
 }
 
 #[derive(Debug)]
@@ -87,6 +89,7 @@ impl Error {
             Kind::Auth => 3,
             Kind::Unresolved => 4,
             Kind::Unreachable => 5,
+            Kind::Command(code) => code,
         }
     }
 

@@ -4,6 +4,7 @@
 mod auth;
 mod env;
 mod get;
+mod run;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Env(args) => block_on(env::run(&env, &overrides, &args)),
         Command::Get(args) => block_on(get::run(&env, &overrides, &args)),
+        Command::Run(args) => run::run(&env, &overrides, &args),
         Command::Auth(args) => block_on(auth::run(&env, &overrides, &args)),
     }
 }

@@ -423,3 +423,90 @@ fn gitlab_ci_local() -> std::path::PathBuf {
     }
     dir
 }
+
+#[test]
+fn secrets_the_job_prints_show_as_masked() {
+    let world = World::new();
+    let container = akeyless_job(&world)
+        .var("DB_PASSWORD", "akeyless://ci/db-password")
+        .var("TLS_KEY", "akeyless://ci/tls-key")
+        .var("APP_PASSWORD", "akeyless://ci/app-config#password")
+        .var("DB_USER", "akeyless://ci/mysql#user")
+        .create();
+    let stage = container.stage(
+        r#". ~/.akeyless/env
+echo "single line: $DB_PASSWORD"
+echo "$TLS_KEY"
+echo "json field: $APP_PASSWORD"
+echo "dynamic: $DB_USER"
+echo "base64: $(printf %s "$DB_PASSWORD" | base64)"
+echo "pid 1 is $(cat /proc/1/comm)""#,
+    );
+    check(&world, &stage, 0);
+    let fixture = crate::support::default_fixture();
+    let pem = fixture
+        .item("/ci/tls-key")
+        .unwrap()
+        .static_versions()
+        .unwrap()[0]
+        .to_owned();
+    for line in pem.lines().filter(|l| l.len() >= 6) {
+        assert!(
+            !stage.log.contains(line),
+            "PEM line {line:?} in the log:\n{}",
+            stage.log
+        );
+    }
+    for line in [
+        "single line: [MASKED]\n[MASKED]\n",
+        "json field: [MASKED]\n",
+        "dynamic: [MASKED]\n",
+        "base64: [MASKED]\n",
+        "pid 1 is akl\n",
+    ] {
+        assert!(stage.log.contains(line), "{line:?} missing:\n{}", stage.log);
+    }
+
+    // AKEYLESS_MASK=false: the job shell itself is PID 1, nothing stands in between.
+    let unmasked = akeyless_job(&world)
+        .var("AKEYLESS_MASK", "false")
+        .var("A", "akeyless://ci/api-token")
+        .create();
+    let stage = unmasked.stage("echo \"pid 1 is $(cat /proc/1/comm)\"");
+    check(&world, &stage, 0);
+    assert!(stage.log.contains("pid 1 is sh"), "{}", stage.log);
+}
+
+#[test]
+fn docker_stop_reaches_the_job_shell_and_orphans_are_reaped() {
+    let world = World::new();
+    let container = akeyless_job(&world)
+        .var("A", "akeyless://ci/api-token")
+        .create();
+    // An orphan: the subshell exits at once, its sleep is handed to PID 1, which must reap it.
+    let stage = container.stage(
+        r#"(sleep 0.1 &)
+sleep 0.6
+echo "zombies: $(cat /proc/[0-9]*/status 2>/dev/null | grep -c '^State:.*Z')""#,
+    );
+    check(&world, &stage, 0);
+    assert!(stage.log.contains("zombies: 0\n"), "{}", stage.log);
+
+    let stopper = container.stop_after(
+        std::time::Duration::from_millis(1500),
+        std::time::Duration::from_secs(20),
+    );
+    let stage = container.stage(
+        r#"trap 'echo got-sigterm; exit 0' TERM
+echo ready
+i=0; while [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+echo not-stopped"#,
+    );
+    stopper.join().unwrap();
+    check(&world, &stage, 0);
+    assert!(stage.log.contains("ready\ngot-sigterm\n"), "{}", stage.log);
+    assert!(
+        stage.elapsed < std::time::Duration::from_secs(10),
+        "SIGTERM, not the SIGKILL after the grace period"
+    );
+}

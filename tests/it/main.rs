@@ -10,5 +10,6 @@ mod compat;
 mod container;
 mod env;
 mod fake_server;
+mod run;
 mod runner;
 mod sdk;

@@ -203,6 +203,21 @@ impl Container {
     }
 }
 
+impl Container {
+    /// `docker stop` (SIGTERM to PID 1, SIGKILL after `grace`) from another thread, after
+    /// `delay`, as when a job is cancelled while a stage runs.
+    pub fn stop_after(&self, delay: Duration, grace: Duration) -> std::thread::JoinHandle<()> {
+        let id = self.id.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let _ = docker()
+                .args(["stop", "-t", &grace.as_secs().to_string(), &id])
+                .stdout(Stdio::null())
+                .status();
+        })
+    }
+}
+
 impl Drop for Container {
     fn drop(&mut self) {
         let _ = docker()

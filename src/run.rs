@@ -1,0 +1,204 @@
+//! Process control, all of it: replacing `akl` with a command, or running the command with
+//! its output redacted while forwarding signals to it, and the duties of PID 1.
+//!
+//! Supervising: the command's stdin is inherited and never read here; its stdout and
+//! stderr are pipes, each pumped by a thread through its own redactor to ours, so the two
+//! streams stay separate and every byte is written as soon as it is settled. SIGINT,
+//! SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH are forwarded. The exit code is
+//! the command's, or 128+signal. As PID 1 (a container's entrypoint) `akl` also reaps the
+//! orphans the kernel hands it, as an init does.
+
+use std::ffi::OsString;
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, WaitOptions};
+use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
+use signal_hook::iterator::Signals;
+
+use crate::error::{Error, Kind, Result};
+use crate::mask::{Patterns, Redactor};
+
+const FORWARDED: [i32; 7] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH];
+
+/// After the command exits, how long its output may still drain: a background process
+/// it left behind can hold the pipes open for ever.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Pipe capacity and read size for the command's output.
+const PIPE_SIZE: usize = 256 << 10;
+
+/// A command and the complete environment it gets.
+#[derive(Debug)]
+pub struct Command {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub env: Vec<(OsString, OsString)>,
+}
+
+impl Command {
+    fn std(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.program);
+        cmd.args(&self.args)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+}
+
+/// Replaces this process with the command: its PID, signals and exit code are its own.
+/// Returns only if that failed.
+pub fn exec(cmd: &Command) -> Error {
+    cannot_run(cmd, cmd.std().exec())
+}
+
+/// Runs the command with its output redacted and returns its exit code.
+pub fn supervise(cmd: &Command, patterns: Patterns) -> Result<ExitCode> {
+    // Handlers go in before the child exists, so no signal can slip past it.
+    let mut signals =
+        Signals::new(FORWARDED).map_err(|e| Error::other(format!("cannot handle signals: {e}")))?;
+    let handle = signals.handle();
+    let mut child = cmd
+        .std()
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| cannot_run(cmd, e))?;
+    let pid = Pid::from_child(&child);
+    let forwarder = thread::spawn(move || {
+        for raw in signals.forever() {
+            if let Some(signal) = Signal::from_named_raw(raw) {
+                // The child may be gone already; nothing to do then.
+                let _ = rustix::process::kill_process(pid, signal);
+            }
+        }
+    });
+
+    let patterns = Arc::new(patterns);
+    let (done, drained) = mpsc::channel();
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    // Larger pipes mean fewer wake-ups per megabyte for a chatty command; the default
+    // 64 KiB is kept if the system refuses.
+    for fd in [stdout.as_fd(), stderr.as_fd()] {
+        let _ = rustix::pipe::fcntl_setpipe_size(fd, PIPE_SIZE);
+    }
+    pump(
+        stdout,
+        || Box::new(io::stdout()),
+        patterns.clone(),
+        done.clone(),
+    );
+    pump(stderr, || Box::new(io::stderr()), patterns, done);
+
+    let status = wait(&mut child, pid)
+        .map_err(|e| Error::other(format!("waiting for the command failed: {e}")))?;
+    let deadline = Instant::now() + DRAIN;
+    for _ in 0..2 {
+        if drained
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .is_err()
+        {
+            break;
+        }
+    }
+    handle.close();
+    let _ = forwarder.join();
+    Ok(ExitCode::from(status))
+}
+
+/// Copies `from` to the sink through a redactor, writing each settled piece at once.
+fn pump<R: Read + Send + 'static>(
+    mut from: R,
+    sink: fn() -> Box<dyn Write>,
+    patterns: Arc<Patterns>,
+    done: mpsc::Sender<()>,
+) {
+    thread::spawn(move || {
+        let mut redactor = Redactor::new(&patterns);
+        let mut sink = sink();
+        let mut buf = vec![0; PIPE_SIZE];
+        let mut out = Vec::with_capacity(buf.len() + 64);
+        let mut write =
+            |out: &[u8]| out.is_empty() || sink.write_all(out).and_then(|()| sink.flush()).is_ok();
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    out.clear();
+                    redactor.push(&buf[..n], &mut out);
+                    // Our side closed: stop reading, so the command sees a closed pipe as it
+                    // would have without us.
+                    if !write(&out) {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        out.clear();
+        redactor.finish(&mut out);
+        write(&out);
+        let _ = done.send(());
+    });
+}
+
+/// Waits for the command and returns the exit code to pass on. As PID 1, every child is
+/// reaped while waiting: orphans would otherwise stay zombies for the container's life.
+fn wait(child: &mut Child, pid: Pid) -> io::Result<u8> {
+    if !rustix::process::getpid().is_init() {
+        let status = child.wait()?;
+        return Ok(match (status.code(), status.signal()) {
+            (Some(code), _) => code as u8,
+            (None, Some(signal)) => 128 + signal as u8,
+            (None, None) => 1,
+        });
+    }
+    loop {
+        match rustix::process::wait(WaitOptions::empty()) {
+            Ok(Some((reaped, status))) if reaped == pid => {
+                return Ok(match (status.exit_status(), status.terminating_signal()) {
+                    (Some(code), _) => code as u8,
+                    (None, Some(signal)) => 128 + signal as u8,
+                    (None, None) => 1,
+                });
+            }
+            Ok(_) => {} // an orphan, reaped
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The error for a command that could not be started, with the shell's exit codes: 127
+/// when it does not exist, 126 when it cannot be executed.
+fn cannot_run(cmd: &Command, e: io::Error) -> Error {
+    let name = cmd.program.to_string_lossy();
+    let code = match e.kind() {
+        io::ErrorKind::NotFound => 127,
+        _ => 126,
+    };
+    let err = Error::new(Kind::Command(code), format!("cannot run {name}: {e}"));
+    if e.raw_os_error() == Some(7) {
+        // E2BIG
+        let big: Vec<String> = cmd
+            .env
+            .iter()
+            .filter(|(k, v)| k.len() + v.len() + 2 > 128 << 10)
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        return err.hint(format!(
+            "Linux passes no environment variable over 128 KiB to a program; too large: {}. Use akl env and source the file instead",
+            big.join(", ")
+        ));
+    }
+    err
+}
