@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -18,6 +18,7 @@ use crate::auth::Token;
 use crate::config::Connection;
 use crate::error::{Error, Result};
 use crate::gateway::Gateway;
+use crate::retry::{self, Policy};
 use crate::secret::Secret;
 use crate::select;
 use crate::tls;
@@ -61,8 +62,15 @@ pub enum ApiError {
         content_type: String,
         reason: String,
     },
-    /// The overall deadline (`AKEYLESS_TIMEOUT`) passed before the call could finish.
-    Deadline,
+    /// The overall deadline (`AKEYLESS_TIMEOUT`) passed before the call could finish;
+    /// `last` is what the last attempt ran into, if there was one.
+    Deadline { last: Option<String> },
+    /// A transient failure that kept happening until the attempts ran out.
+    GaveUp {
+        attempts: u32,
+        millis: u64,
+        last: Box<ApiError>,
+    },
 }
 
 impl std::fmt::Display for ApiError {
@@ -84,7 +92,26 @@ impl std::fmt::Display for ApiError {
                 f,
                 "unexpected answer (status {status}, content type {content_type}): {reason}"
             ),
-            ApiError::Deadline => f.write_str("the deadline (AKEYLESS_TIMEOUT) passed"),
+            ApiError::Deadline { last: None } => {
+                f.write_str("the deadline (AKEYLESS_TIMEOUT) passed")
+            }
+            ApiError::Deadline { last: Some(last) } => {
+                write!(
+                    f,
+                    "the deadline (AKEYLESS_TIMEOUT) passed; the last attempt got: {last}"
+                )
+            }
+            ApiError::GaveUp {
+                attempts,
+                millis,
+                last,
+            } => {
+                let seconds = *millis as f64 / 1000.0;
+                write!(
+                    f,
+                    "{last} (still failing after {attempts} attempts in {seconds:.1}s)"
+                )
+            }
         }
     }
 }
@@ -99,15 +126,16 @@ impl ApiError {
     /// The generic mapping to an exit code; callers that know better (auth → 3, a missing
     /// item → 4) match on the variant first.
     pub fn into_error(self, gateway: &Gateway, what: &str) -> Error {
-        let err = Error::new(
-            if self.is_refusal() {
-                crate::error::Kind::Other
-            } else {
-                crate::error::Kind::Unreachable
-            },
-            format!("{what} failed at {}", gateway.as_str()),
-        )
-        .cause(&self);
+        use crate::error::Kind;
+        let kind = match &self {
+            // A redirect or a missing path means the configured URL is wrong.
+            ApiError::Status { status, .. } if (300..400).contains(status) || *status == 404 => {
+                Kind::Usage
+            }
+            e if e.is_refusal() => Kind::Other,
+            _ => Kind::Unreachable,
+        };
+        let err = Error::new(kind, format!("{what} failed at {}", gateway.as_str())).cause(&self);
         match self {
             ApiError::Status { status, .. } if (300..400).contains(&status) => err.hint(
                 "the gateway URL redirects; akl does not follow redirects because the token travels in the request body. Set AKEYLESS_GATEWAY_URL to the final URL",
@@ -115,7 +143,7 @@ impl ApiError {
             ApiError::Status { status: 404, .. } => err.hint(
                 "no such API path: check that AKEYLESS_GATEWAY_URL is the V2 base (…/api/v2 on port 8000, or :8081)",
             ),
-            ApiError::Transport(_) | ApiError::Deadline => {
+            ApiError::Transport(_) | ApiError::Deadline { .. } | ApiError::GaveUp { .. } => {
                 err.hint("check that the gateway is reachable from the job, or raise AKEYLESS_TIMEOUT")
             }
             _ => err,
@@ -176,7 +204,7 @@ impl Api {
         struct AuthOutput {
             token: String,
         }
-        let out: AuthOutput = self.post("auth", &body).await?;
+        let out: AuthOutput = self.post("auth", &body, Policy::Idempotent).await?;
         if out.token.is_empty() {
             return Err(ApiError::Malformed {
                 status: 200,
@@ -200,7 +228,9 @@ impl Api {
         if let Some(v) = version {
             body.insert("version".into(), v.into());
         }
-        let values: Map<String, Value> = self.post("get-secret-value", &body).await?;
+        let values: Map<String, Value> = self
+            .post("get-secret-value", &body, Policy::Idempotent)
+            .await?;
         Ok(values
             .into_iter()
             .map(|(name, value)| (name, Secret::new(select::text(value))))
@@ -215,7 +245,9 @@ impl Api {
     ) -> Result<Map<String, Value>, ApiError> {
         let mut body = token.body();
         body.insert("name".into(), name.into());
-        let value: Map<String, Value> = self.post("get-dynamic-secret-value", &body).await?;
+        let value: Map<String, Value> = self
+            .post("get-dynamic-secret-value", &body, Policy::UnlessAnswered)
+            .await?;
         // Some producers report failure inside a 200 answer.
         if value.len() == 1 {
             if let Some(Value::String(message)) = value.get("error") {
@@ -246,7 +278,9 @@ impl Api {
         struct Rotated {
             value: Value,
         }
-        let out: Rotated = self.post("get-rotated-secret-value", &body).await?;
+        let out: Rotated = self
+            .post("get-rotated-secret-value", &body, Policy::Idempotent)
+            .await?;
         let malformed = |reason: &str| ApiError::Malformed {
             status: 200,
             content_type: "application/json".into(),
@@ -275,17 +309,72 @@ impl Api {
     pub async fn describe_item(&self, token: &Token, name: &str) -> Result<ItemInfo, ApiError> {
         let mut body = token.body();
         body.insert("name".into(), name.into());
-        self.post("describe-item", &body).await
+        self.post("describe-item", &body, Policy::Idempotent).await
     }
 
+    /// Asks `validate-token` about a token that cannot exist: a V2 API answers in JSON
+    /// (usually refusing it), anything else shows the URL is not one.
+    pub async fn validate_probe(&self) -> Result<(), ApiError> {
+        let mut body = Map::new();
+        body.insert("token".into(), "t-akl-doctor-probe".into());
+        let _: Value = self
+            .post("validate-token", &body, Policy::Idempotent)
+            .await?;
+        Ok(())
+    }
+
+    /// Sends a command, retrying transient failures as `policy` allows, within the
+    /// deadline.
     async fn post<T: DeserializeOwned>(
         &self,
         command: &str,
         body: &Map<String, Value>,
+        policy: Policy,
     ) -> Result<T, ApiError> {
+        let started = Instant::now();
+        let mut attempt = 1;
+        loop {
+            let failure = match self.attempt(command, body).await {
+                Ok(value) => return Ok(value),
+                Err(failure) => failure,
+            };
+            if !failure.retryable(policy) {
+                return Err(failure.error);
+            }
+            if attempt >= retry::MAX_ATTEMPTS {
+                return Err(ApiError::GaveUp {
+                    attempts: attempt,
+                    millis: started.elapsed().as_millis() as u64,
+                    last: Box::new(failure.error),
+                });
+            }
+            let wait = failure
+                .retry_after
+                .unwrap_or_else(|| retry::backoff(attempt));
+            if Instant::now() + wait >= self.deadline {
+                return Err(ApiError::Deadline {
+                    last: Some(failure.error.to_string()),
+                });
+            }
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// One request and its answer.
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        command: &str,
+        body: &Map<String, Value>,
+    ) -> Result<T, Failure> {
+        let unanswered = |error| Failure {
+            error,
+            retry_after: None,
+            answered: false,
+        };
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(ApiError::Deadline);
+            return Err(unanswered(ApiError::Deadline { last: None }));
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let response = self
@@ -296,27 +385,32 @@ impl Api {
             .timeout(remaining.min(REQUEST_TIMEOUT))
             .send()
             .await
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| unanswered(self.transport(e)))?;
 
         let status = response.status();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("none")
-            .to_owned();
-        let location = response
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(CONTENT_TYPE).unwrap_or_else(|| "none".to_owned());
+        let location = header(LOCATION);
+        let retry_after = header(RETRY_AFTER).and_then(|v| retry::parse_retry_after(&v));
+        let answered = |error| Failure {
+            error,
+            retry_after,
+            answered: true,
+        };
         let bytes = read_capped(response).await.map_err(|e| match e {
-            Capped::TooLarge => ApiError::Malformed {
+            Capped::TooLarge => answered(ApiError::Malformed {
                 status: status.as_u16(),
                 content_type: content_type.clone(),
                 reason: format!("the body exceeds {} MiB", MAX_RESPONSE_BYTES >> 20),
-            },
-            Capped::Transport(e) => self.transport(e),
+            }),
+            // The answer began and broke off: for a dynamic secret, it may have been minted.
+            Capped::Transport(e) => answered(self.transport(e)),
         })?;
 
         if !status.is_success() {
@@ -324,32 +418,36 @@ impl Api {
                 Some(to) if status.is_redirection() => format!("redirect to {to}"),
                 _ => self.error_text(&bytes, &content_type),
             };
-            return Err(ApiError::Status {
+            return Err(answered(ApiError::Status {
                 status: status.as_u16(),
                 message,
-            });
+            }));
         }
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed {
-            status: status.as_u16(),
-            content_type,
-            // serde's message for a successful answer can quote the body, which holds
-            // secrets: keep only the category and position.
-            reason: match e.classify() {
-                serde_json::error::Category::Eof => "the body is truncated".to_owned(),
-                serde_json::error::Category::Syntax => format!(
-                    "the body is not JSON (at line {} column {})",
-                    e.line(),
-                    e.column()
-                ),
-                _ => "the JSON does not have the expected shape".to_owned(),
-            },
+        serde_json::from_slice(&bytes).map_err(|e| {
+            answered(ApiError::Malformed {
+                status: status.as_u16(),
+                content_type,
+                // serde's message for a successful answer can quote the body, which holds
+                // secrets: keep only the category and position.
+                reason: match e.classify() {
+                    serde_json::error::Category::Eof => "the body is truncated".to_owned(),
+                    serde_json::error::Category::Syntax => {
+                        format!(
+                            "the body is not JSON (at line {} column {})",
+                            e.line(),
+                            e.column()
+                        )
+                    }
+                    _ => "the JSON does not have the expected shape".to_owned(),
+                },
+            })
         })
     }
 
     fn transport(&self, e: reqwest::Error) -> ApiError {
         if e.is_timeout() {
             if Instant::now() >= self.deadline {
-                return ApiError::Deadline;
+                return ApiError::Deadline { last: None };
             }
             return ApiError::Transport(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()));
         }
@@ -405,6 +503,25 @@ impl Api {
             out.push('…');
         }
         out.trim().to_owned()
+    }
+}
+
+/// A failed attempt, with what decides whether to try again.
+struct Failure {
+    error: ApiError,
+    retry_after: Option<Duration>,
+    /// Whether any answer arrived (a status line at least).
+    answered: bool,
+}
+
+impl Failure {
+    fn retryable(&self, policy: Policy) -> bool {
+        let transient = match &self.error {
+            ApiError::Transport(_) | ApiError::Malformed { .. } => true,
+            ApiError::Status { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
+            ApiError::Deadline { .. } | ApiError::GaveUp { .. } => false,
+        };
+        transient && (policy == Policy::Idempotent || !self.answered)
     }
 }
 
@@ -492,7 +609,7 @@ mod tests {
             }
             .is_refusal()
         );
-        assert!(!ApiError::Deadline.is_refusal());
+        assert!(!ApiError::Deadline { last: None }.is_refusal());
         let err = ApiError::Transport("connection refused".into())
             .into_error(&Gateway::default(), "authentication");
         assert_eq!(err.exit_code(), 5);

@@ -68,6 +68,9 @@ pub enum Command {
     Get(GetArgs),
     /// Authenticate and print the token (the only command that prints one).
     Auth(AuthArgs),
+    /// Explain the configuration and the ID token's claims, check the gateway, the login
+    /// and every referenced item (by type only: no secret is fetched), and say what to fix.
+    Doctor,
 }
 
 #[derive(Debug, Args)]

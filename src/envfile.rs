@@ -13,6 +13,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -107,6 +108,9 @@ pub fn parse(text: &str) -> Result<Vec<(String, Secret)>, String> {
         rest = tail
             .strip_prefix('\n')
             .ok_or_else(|| bad("text after the closing quote"))?;
+        if vars.iter().any(|(n, _): &(String, Secret)| n == name) {
+            return Err(bad(&format!("{name} is set twice")));
+        }
         vars.push((name.to_owned(), Secret::new(value)));
     }
     Ok(vars)
@@ -137,9 +141,15 @@ impl From<WriteError> for Error {
     }
 }
 
+/// Temporary files of a run that was killed (kill -9 leaves them) are removed by the next
+/// write to the same directory once they are this old; younger ones may belong to a run
+/// still writing.
+const STALE: Duration = Duration::from_secs(60);
+
 /// Writes `content` to `path` atomically, creating missing directories with mode 0700.
 pub fn write(path: &Path, content: &Secret) -> Result<(), WriteError> {
     let dir = parent(path);
+    remove_stale_temporaries(dir);
     let fail = |what: String| {
         move |source| WriteError {
             message: what,
@@ -179,6 +189,27 @@ pub fn write(path: &Path, content: &Secret) -> Result<(), WriteError> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Deletes `.akl-*.tmp` files older than `STALE` in `dir`: they hold secrets, and nothing
+/// else will ever remove them.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let old = || {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE))
+        };
+        if name.starts_with(".akl-") && name.ends_with(".tmp") && old() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn parent(path: &Path) -> &Path {
@@ -271,6 +302,7 @@ mod tests {
                 "line 1: text after the closing quote",
             ),
             ("export A='1'", "line 1: text after the closing quote"),
+            ("export A='1'\nexport A='2'\n", "line 2: A is set twice"),
         ] {
             assert_eq!(
                 parse(bad).unwrap_err().split(';').next().unwrap(),
@@ -360,6 +392,18 @@ mod tests {
                     proptest::prop_assert_eq!(value.as_bytes(), got.as_slice(), "{:?}", shell);
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(2000))]
+
+        /// Whatever the names and values, what `render` writes `parse` reads back.
+        #[test]
+        fn fuzz_render_then_parse(vars in proptest::collection::btree_map("[A-Za-z_][A-Za-z0-9_]{0,8}", "[^\\x00]{0,30}", 0..8)) {
+            let pairs: Vec<(String, Secret)> = vars.into_iter().map(|(k, v)| (k, Secret::new(v))).collect();
+            let text = render(&pairs, Format::Sh);
+            proptest::prop_assert_eq!(parse(text.expose()).unwrap(), pairs);
         }
     }
 
@@ -460,6 +504,30 @@ mod tests {
         write(&path, &Secret::new("")).unwrap();
         write(&stamp_path(&path), &Secret::new("x")).unwrap();
         assert!(is_current(&path, "x") && !is_current(&path, "y"));
+    }
+
+    #[test]
+    fn temporaries_of_killed_runs_are_removed_once_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir.path().join(".akl-dead.tmp");
+        let fresh = dir.path().join(".akl-live.tmp");
+        let other = dir.path().join(".other.tmp");
+        for f in [&stale, &fresh, &other] {
+            fs::write(f, "secret").unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        for f in [&stale, &other] {
+            File::options()
+                .write(true)
+                .open(f)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        write(&dir.path().join("env"), &Secret::new("")).unwrap();
+        assert!(!stale.exists(), "a stale temporary goes");
+        assert!(fresh.exists(), "a young one may belong to a live run");
+        assert!(other.exists(), "only akl's own");
     }
 
     #[test]

@@ -148,4 +148,20 @@ mod tests {
             "https://api.akeyless.io/auth"
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(2000))]
+
+        /// Any text: no panic; an accepted URL is stable and mapping V1 twice changes nothing.
+        #[test]
+        fn fuzz_gateway_urls(text in "(https?://)?[a-z0-9.:/@?#%-]{0,40}") {
+            if let Ok(gw) = Gateway::parse_v2(&text) {
+                proptest::prop_assert_eq!(Gateway::parse_v2(gw.as_str()).unwrap(), gw.clone());
+                proptest::prop_assert!(gw.endpoint("auth").ends_with("/auth"));
+            }
+            if let Ok(gw) = Gateway::parse_v1_compatible(&text) {
+                proptest::prop_assert_eq!(Gateway::parse_v1_compatible(gw.as_str()).unwrap(), gw);
+            }
+        }
+    }
 }

@@ -45,6 +45,15 @@ impl Claims {
         }
     }
 
+    pub fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// Seconds until expiry (negative once passed), if the token says.
+    pub fn expires_in(&self) -> Option<i64> {
+        Some(self.0.get("exp")?.as_i64()? - now())
+    }
+
     /// `name: value` lines for the claims that matter, then the expiry with how it
     /// compares to now.
     pub fn summary(&self) -> Vec<String> {

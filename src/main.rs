@@ -17,6 +17,7 @@ mod jwt;
 mod mask;
 mod reference;
 mod resolve;
+mod retry;
 mod run;
 mod scan;
 mod secret;

@@ -385,4 +385,26 @@ mod tests {
         assert_eq!(ok(&r.to_string()), r, "display round-trips");
         assert!(is_reference(" akeyless://x") && !is_reference("https://akeyless.io"));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(3000))]
+
+        /// Any text: no panic; whatever parses prints back to itself.
+        #[test]
+        fn fuzz_any_text(text in "\\PC{0,40}") {
+            if let Ok(r) = parse(&text) {
+                proptest::prop_assert_eq!(parse(&r.to_string()).unwrap(), r);
+            }
+        }
+
+        /// Text built from the grammar's own characters, to reach deep into it.
+        #[test]
+        fn fuzz_grammar_like_text(tail in "[/a-z0-9#|=.\\[\\]\"_ -]{0,40}") {
+            let text = format!("akeyless:{tail}");
+            if let Ok(r) = parse(&text) {
+                proptest::prop_assert!(r.item.starts_with('/') && !r.item.contains("//"));
+                proptest::prop_assert_eq!(parse(&r.to_string()).unwrap(), r);
+            }
+        }
+    }
 }

@@ -87,6 +87,8 @@ pub enum Reason {
     NotBase64,
     NotUtf8,
     Nul,
+    /// The gateway no longer accepts the token (it expired during the run, or was revoked).
+    Unauthorized(String),
     /// Any other refusal, with the gateway's text.
     Refused(ApiError),
     /// No usable answer (connection, 5xx, deadline): the run exits 5, not 4.
@@ -125,6 +127,7 @@ impl fmt::Display for Reason {
             Reason::Nul => {
                 f.write_str("the value contains a NUL byte, which no environment variable can hold")
             }
+            Reason::Unauthorized(text) => write!(f, "the token was refused ({text})"),
             Reason::Refused(e) => write!(f, "refused: {e}"),
             Reason::Unreachable(e) => write!(f, "no answer: {e}"),
         }
@@ -168,6 +171,14 @@ pub async fn resolve(api: &Api, token: &Token, wanted: Vec<Wanted>) -> Outcome {
                         }
                         None => unknown.push(key),
                     }
+                }
+            }
+            Err(ApiError::Status {
+                status: 401,
+                message,
+            }) => {
+                for key in batch {
+                    fetched.insert(key, Err(Reason::Unauthorized(message.clone())));
                 }
             }
             Err(e) if e.is_refusal() || is_server_error(&e) => unknown.extend(batch),
@@ -338,6 +349,10 @@ async fn describe(api: &Api, token: &Token, item: &str) -> Result<(ItemType, Opt
         }
         // An answer without a name is how the API can show an item we may not see.
         Ok(_) => Err(Reason::NotFound(None)),
+        Err(ApiError::Status {
+            status: 401,
+            message,
+        }) => Err(Reason::Unauthorized(message)),
         // Missing and forbidden items both answer 404 (or 403): the text adds nothing.
         Err(ApiError::Status {
             status: 403 | 404, ..

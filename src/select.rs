@@ -148,4 +148,34 @@ mod tests {
         );
         assert_eq!(parse_json("plain text").unwrap_err(), SelectError::NotJson);
     }
+
+    fn json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-z0-9]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-c0-2]{1,2}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(2000))]
+
+        /// Any value, any path: no panic, and a path selects the same as its parts in turn.
+        #[test]
+        fn fuzz_selection(value in json(), path in proptest::collection::vec("[a-c0-2]{1,2}", 0..4), cut in 0usize..4) {
+            let cut = cut.min(path.len());
+            let whole = select(value.clone(), &path).ok();
+            let stepwise = select(value, &path[..cut]).and_then(|v| select(v, &path[cut..])).ok();
+            proptest::prop_assert_eq!(whole, stepwise);
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! through the library modules, and returns an exit code or an `Error` for `main`.
 
 mod auth;
+mod doctor;
 mod env;
 mod get;
 mod run;
@@ -13,7 +14,7 @@ use std::time::Instant;
 use crate::api::Api;
 use crate::auth::login;
 use crate::cli::{Cli, Command};
-use crate::config::{Connection, Overrides};
+use crate::config::{Connection, Credentials, Overrides};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::resolve::{self, Failure, Outcome, Reason, Wanted};
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Get(args) => block_on(get::run(&env, &overrides, &args)),
         Command::Run(args) => run::run(&env, &overrides, &args),
         Command::Auth(args) => block_on(auth::run(&env, &overrides, &args)),
+        Command::Doctor => block_on(doctor::run(&env, &overrides)),
     }
 }
 
@@ -58,7 +60,9 @@ pub fn print(text: &str) -> Result<()> {
 }
 
 /// Logs in once and resolves `wanted`; returns the outcome and the number of requests.
-/// With nothing to resolve, nothing is configured or sent.
+/// With nothing to resolve, nothing is configured or sent. A token that stops working
+/// during the run (it expired, or the gateway restarted) is replaced once by logging in
+/// again, and only what it failed for is asked again.
 async fn resolve(
     env: &Env,
     overrides: &Overrides,
@@ -70,7 +74,48 @@ async fn resolve(
     let conn = Connection::from_env(env, overrides)?;
     let mut api = Api::new(&conn)?;
     let token = login(&mut api, &conn.credentials).await?;
-    let outcome = resolve::resolve(&api, &token, wanted).await;
+    let mut outcome = resolve::resolve(&api, &token, wanted).await;
+    let refused = |o: &mut Outcome| -> Vec<Failure> {
+        let (refused, rest) = std::mem::take(&mut o.failed)
+            .into_iter()
+            .partition(|f| matches!(f.reason, Reason::Unauthorized(_)));
+        o.failed = rest;
+        refused
+    };
+    let mut again = refused(&mut outcome);
+    if !again.is_empty() && !matches!(conn.credentials, Credentials::Token(_)) {
+        let token = login(&mut api, &conn.credentials).await?;
+        let wanted = again
+            .into_iter()
+            .map(|f| Wanted {
+                var: f.var,
+                reference: f.reference,
+            })
+            .collect();
+        let retried = resolve::resolve(&api, &token, wanted).await;
+        outcome.resolved.extend(retried.resolved);
+        outcome.failed.extend(retried.failed);
+        again = refused(&mut outcome);
+    }
+    if let Some(Failure {
+        var,
+        reason: Reason::Unauthorized(text),
+        ..
+    }) = again.first()
+    {
+        let err = Error::auth(format!(
+            "the gateway refused the token while resolving {var}"
+        ))
+        .cause(text);
+        return Err(match conn.credentials {
+            Credentials::Token(_) => err.hint(
+                "AKEYLESS_TOKEN has expired or was revoked: get a new one, or let akl log in",
+            ),
+            _ => err.hint(
+                "a fresh login was refused too: check the auth method and its role association",
+            ),
+        });
+    }
     Ok((outcome, api.requests()))
 }
 

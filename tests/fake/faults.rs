@@ -43,6 +43,14 @@ pub enum FaultKind {
     Truncated,
     /// The connection closes before the request is processed: no answer at all.
     Dropped,
+    /// The request is never answered (the connection stays open, silent).
+    Hang,
+    /// 401, as for a token that expired since it was issued.
+    ExpiredToken,
+    /// 200 with an HTML page, as a captive proxy sends.
+    HtmlOk,
+    /// A `Content-Length` of 200 MiB, a few bytes, then the connection closes.
+    HugeBody,
 }
 
 impl Fault {
@@ -94,6 +102,20 @@ pub fn response(fault: &Fault) -> Option<Response> {
         FaultKind::Dropped => Response {
             delivery: Delivery::Dropped,
             ..Response::new(0, "", "")
+        },
+        FaultKind::Hang => Response {
+            delivery: Delivery::Hang,
+            ..Response::new(0, "", "")
+        },
+        FaultKind::ExpiredToken => error(401, "Unauthorized: access token expired"),
+        FaultKind::HtmlOk => Response::new(
+            200,
+            "text/html",
+            "<html><body>Please log in to the proxy</body></html>\n",
+        ),
+        FaultKind::HugeBody => Response {
+            delivery: Delivery::Announce(200 << 20),
+            ..Response::new(200, "application/json", "{\"/ci/db-password\": \"")
         },
         FaultKind::Truncated => return None,
     })

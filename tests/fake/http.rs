@@ -42,6 +42,10 @@ pub enum Delivery {
     Truncated,
     /// Close the connection without sending anything.
     Dropped,
+    /// Never answer; keep the connection open until the client gives up.
+    Hang,
+    /// Promise this many bytes in `Content-Length`, send the body, close.
+    Announce(u64),
 }
 
 #[derive(Debug)]
@@ -125,6 +129,16 @@ fn connection<S: Read + Write + Closable>(stream: S, handler: &Handler) {
         match response.delivery {
             // Dropping the stream closes the socket: no status line, no TLS alert.
             Delivery::Dropped => return,
+            Delivery::Hang => {
+                std::thread::sleep(Duration::from_secs(120));
+                return;
+            }
+            Delivery::Announce(length) => {
+                let head = head(&response, length as usize);
+                let _ = stream.write_all(&[head.as_bytes(), &response.body].concat());
+                let _ = stream.flush();
+                return;
+            }
             Delivery::Truncated => {
                 let head = head(&response, response.body.len());
                 let half = &response.body[..response.body.len() / 2];

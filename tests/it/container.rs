@@ -25,6 +25,7 @@ fn akeyless_job(world: &World) -> Job {
 fn check(world: &World, stage: &Stage, code: i32) {
     assert_eq!(stage.code, Some(code), "job log:\n{}", stage.log);
     assert_no_canaries(&world.fake, &[("the job log", &stage.log)]);
+    crate::support::record_inspection(1);
 }
 
 fn sha256(text: &str) -> String {

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::fake::{Fault, FaultKind};
 use crate::support::{SHELLS, UID_TOKEN, World, default_fixture, mode, read, source_in};
 
 fn env_path(world: &World) -> PathBuf {
@@ -404,44 +403,6 @@ fn a_universal_identity_token_is_sent_as_uid_token() {
     let log = world.fake.log();
     assert_eq!(log.len(), 1, "no /auth with a ready token");
     assert_eq!(log[0].keys, ["names", "uid-token"]);
-}
-
-#[test]
-fn a_refused_batch_is_survived_by_finding_out_per_item() {
-    let world = World::new();
-    world.fake.set_faults(vec![Fault::new(
-        "get-secret-value",
-        FaultKind::BadGatewayHtml,
-        1,
-    )]);
-    world
-        .akl()
-        .env("A", "akeyless://ci/db-password")
-        .env("B", "akeyless://ci/api-token")
-        .args(["env"])
-        .run()
-        .ok();
-    assert_eq!(
-        sourced(&world, &["A", "B"]),
-        ["canary-db-password-9b1f0e", "canary-api-token-5d2c7a"]
-    );
-    assert_eq!(world.fake.count("describe-item"), 2);
-}
-
-#[test]
-fn no_answer_is_exit_5_naming_what_failed() {
-    let world = World::new();
-    world
-        .fake
-        .set_faults(vec![Fault::new("get-secret-value", FaultKind::Dropped, 1)]);
-    world
-        .akl()
-        .env("A", "akeyless://ci/db-password")
-        .args(["env"])
-        .run()
-        .code(5)
-        .stderr_has("1 reference could not be resolved: the gateway did not answer")
-        .stderr_has("A (akeyless://ci/db-password): no answer:");
 }
 
 #[test]

@@ -124,6 +124,15 @@ impl Akl<'_> {
         self
     }
 
+    /// Runs `sh` instead, root in private user and mount namespaces (so it may mount a
+    /// filesystem), with the arguments given next; the script runs `akl` itself.
+    pub fn program_in_namespace(mut self) -> Self {
+        self.program = PathBuf::from("/usr/bin/unshare");
+        let prefix = ["--mount", "--map-root-user", "sh"].map(OsString::from);
+        self.args.splice(0..0, prefix);
+        self.env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+    }
+
     /// This command's stdout is meant to carry a secret; stderr is still checked.
     pub fn stdout_is_secret(mut self) -> Self {
         self.stdout_is_secret = true;
@@ -151,9 +160,69 @@ impl Akl<'_> {
         if !self.stdout_is_secret {
             places.push(("stdout", &run.stdout));
         }
+        // Every file under the world's directory that is not an output meant to hold
+        // secrets (an env file, or the file given to --output) is checked as well.
+        let outputs: Vec<PathBuf> = self
+            .args
+            .windows(2)
+            .filter(|w| w[0] == "--output" || w[0] == "-o")
+            .map(|w| PathBuf::from(&w[1]))
+            .collect();
+        let files = written_files(self.world.dir.path(), &outputs);
+        for (path, text) in &files {
+            assert_no_canaries(&self.world.fake, &[(&path.display().to_string(), text)]);
+        }
         assert_no_canaries(&self.world.fake, &places);
-        INSPECTED_RUNS.fetch_add(1, Ordering::Relaxed);
+        record_inspection(places.len() + files.len());
         run
+    }
+}
+
+/// Files under `dir` that `akl` may have written and that must hold no secret: everything
+/// but the CA, env files (`env`, `*.env`) and the given outputs.
+fn written_files(dir: &Path, outputs: &[PathBuf]) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file()
+                && name != "ca.pem"
+                && name != "env"
+                && !name.ends_with(".env")
+                && !outputs.contains(&path)
+                && entry.metadata().is_ok_and(|m| m.len() < 64 << 20)
+            {
+                let text =
+                    String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned();
+                found.push((path, text));
+            }
+        }
+    }
+    found
+}
+
+/// Counts what the canary check looked at, across the whole suite: one line per `akl` run
+/// in `target/tmp/canary-inspections.log` (the closing figures of the hardening work).
+pub fn record_inspection(places: usize) {
+    INSPECTED_RUNS.fetch_add(1, Ordering::Relaxed);
+    let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join("canary-inspections.log");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        use std::io::Write;
+        let _ = writeln!(f, "{places}");
     }
 }
 

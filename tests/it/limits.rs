@@ -1,0 +1,180 @@
+//! Absurd sizes and hostile conditions: each gets a correct result or a clear error, and
+//! nothing half-written.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use crate::fake::Fixture;
+use crate::support::{World, default_fixture, read};
+
+#[test]
+fn ten_thousand_references_are_still_two_requests() {
+    let mut fixture = default_fixture();
+    for i in 0..10_000 {
+        fixture = fixture.with_static(
+            &format!("/ci/many/s{i:05}"),
+            &format!("canary-many-{i:05}-value"),
+        );
+    }
+    let world = World::with(fixture);
+    let mut akl = world.akl();
+    for i in 0..10_000 {
+        akl = akl.env(format!("S_{i:05}"), format!("akeyless://ci/many/s{i:05}"));
+    }
+    akl.args(["env"])
+        .run()
+        .ok()
+        .stderr_has("10000 secrets (10000 static)");
+    assert_eq!(
+        world.fake.counts(),
+        [("auth".into(), 1), ("get-secret-value".into(), 1)].into()
+    );
+    let file = read(&world.home().join(".akeyless/env"));
+    assert_eq!(file.lines().count(), 10_000);
+    assert!(file.contains("export S_04242='canary-many-04242-value'\n"));
+}
+
+#[test]
+fn a_ten_mebibyte_value_is_written_whole() {
+    let big: String = (0..10 << 20)
+        .map(|i| char::from(b'a' + (i % 23) as u8))
+        .collect();
+    let world = World::with(default_fixture().with_static("/ci/huge", &big));
+    world
+        .akl()
+        .env("HUGE", "akeyless://ci/huge")
+        .args(["env"])
+        .run()
+        .ok()
+        .stderr_has("warning: HUGE is 10485760 bytes");
+    let file = read(&world.home().join(".akeyless/env"));
+    assert_eq!(file.len(), "export HUGE=''\n".len() + big.len());
+}
+
+/// kill -9 at any moment leaves the old file or the new one, never a mix; the temporary
+/// files such a kill leaves behind are removed by a later run once they are stale.
+#[test]
+fn a_kill_at_any_moment_leaves_the_old_file_or_the_new_one() {
+    let big: String = (0..6 << 20)
+        .map(|i| char::from(b'A' + (i % 26) as u8))
+        .collect();
+    let world = World::with(default_fixture().with_static("/ci/big", &big));
+    let path = world.home().join(".akeyless/env");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let old = "export OLD='kept'\n".to_owned();
+    let new = format!("export BIG='{big}'\n");
+    std::fs::write(&path, &old).unwrap();
+    let jwt = world.jwt(serde_json::json!({}));
+    let mut outcomes = [0; 2];
+    for i in 0..24u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_akl"))
+            .env_clear()
+            .env("HOME", world.home())
+            .env("AKEYLESS_GATEWAY_URL", world.fake.url())
+            .env("AKEYLESS_CA_CERT", world.ca())
+            .env("AKEYLESS_ACCESS_ID", crate::support::JWT_ACCESS_ID)
+            .env("AKEYLESS_JWT", &jwt)
+            .env("BIG", "akeyless://ci/big")
+            .arg("env")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(i * 4));
+        let _ = child.kill(); // SIGKILL: no cleanup of any kind runs
+        let _ = child.wait();
+        let now = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            now == old || now == new,
+            "after a kill at {} ms the file is neither ({} bytes)",
+            i * 4,
+            now.len()
+        );
+        outcomes[usize::from(now == new)] += 1;
+        std::fs::write(&path, &old).unwrap();
+    }
+    assert!(outcomes[0] > 0, "some kills landed before the rename");
+    eprintln!(
+        "kill -9 outcomes: {} left the old file, {} the new one, none a mix",
+        outcomes[0], outcomes[1]
+    );
+
+    let dir = path.parent().unwrap();
+    let leftovers = |dir: &std::path::Path| -> Vec<_> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+            .collect()
+    };
+    for f in leftovers(dir) {
+        let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(an_hour_ago)
+            .unwrap();
+    }
+    world
+        .akl()
+        .env("A", "akeyless://ci/api-token")
+        .args(["env"])
+        .run()
+        .ok();
+    assert!(
+        leftovers(dir).is_empty(),
+        "stale temporaries of killed runs are removed"
+    );
+}
+
+/// A full disk: a 64 KiB tmpfs in a private mount namespace, and a secret that does not fit.
+#[test]
+fn a_full_disk_is_a_clear_error_and_the_old_file_stays() {
+    let world = World::with(
+        Fixture::from_json(crate::fake::DEFAULT_FIXTURE)
+            .unwrap()
+            .with_static("/ci/large", &"x".repeat(200_000)),
+    );
+    let dir = world.dir.path().join("tiny");
+    std::fs::create_dir(&dir).unwrap();
+    let script = r#"mount -t tmpfs -o size=64k tmpfs "$1" || exit 99
+printf "export OLD='kept'\n" > "$1/env"
+"$2" env; echo "akl exit $?"
+echo "file: $(cat "$1/env")"
+echo "entries: $(ls -A "$1" | tr '\n' ' ')""#;
+    let run = world
+        .akl()
+        .program_in_namespace()
+        .env("AKEYLESS_ENV_FILE", dir.join("env"))
+        .env("L", "akeyless://ci/large")
+        .args(["-c", script, "sh"])
+        .args([
+            dir.as_os_str(),
+            std::ffi::OsStr::new(env!("CARGO_BIN_EXE_akl")),
+        ])
+        .run()
+        .ok();
+    assert!(
+        run.stdout.contains("akl exit 1\n"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("No space left on device"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("file: export OLD='kept'\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("entries: env \n"),
+        "no temporary file left: {}",
+        run.stdout
+    );
+}
