@@ -51,8 +51,10 @@ image: build docker-up ## Build ci_base-rs:alpine from docker/Dockerfile (BASE_I
 smoke: build docker-up ## Run the container tests: the image started the way GitLab Runner starts it
 	cargo test --locked --test it container::
 
-bench: build ## Measure akl on this machine: writes bench/RESULTS.md and bench/results.json
+bench: build docker-up ## Measure akl against the SDK and the ci_base flow: bench/RESULTS.md
 	@$(DEPS) bench
+	cargo build --locked --example fake-akeyless
+	$(MAKE) --no-print-directory image BASE_IMAGE=akl-test-base:latest APK_PACKAGES=
 	python3 bench/bench.py
 
 docker-up: ## Start the checkout's own Docker engine, unless DOCKER_HOST names another

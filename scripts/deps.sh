@@ -43,7 +43,11 @@ for what in "$@"; do
             python_venv
             ;;
         docker) apt_need dockerd:docker.io docker:docker.io busybox:busybox-static ;;
-        bench) musl_target; apt_need musl-gcc:musl-tools python3:python3 /usr/bin/time:time ;;
+        bench)
+            musl_target
+            apt_need musl-gcc:musl-tools /usr/bin/time:time dockerd:docker.io docker:docker.io busybox:busybox-static
+            python_venv
+            ;;
         demo) musl_target; apt_need musl-gcc:musl-tools file:file curl:curl ;;
         *) echo "deps: unknown target $what" >&2; exit 2 ;;
     esac
