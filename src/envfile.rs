@@ -263,6 +263,10 @@ pub fn is_current(path: &Path, fingerprint: &str) -> bool {
 }
 
 #[cfg(test)]
+#[path = "../tests/common/shells.rs"]
+mod shells;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -328,34 +332,25 @@ mod tests {
         }
     }
 
-    /// Sources `file` in `shell` and returns each variable's value, byte for byte.
-    fn source_in(shell: &[&str], file: &Path, names: &[&str]) -> Vec<Vec<u8>> {
-        let script = format!(
-            ". \"$1\" && printf '%s\\0' {}",
-            names
-                .iter()
-                .map(|n| format!("\"${n}\""))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        let out = std::process::Command::new(shell[0])
-            .args(&shell[1..])
-            .args(["-c", &script, "sh"])
-            .arg(file)
-            .env_clear()
-            .output()
-            .unwrap_or_else(|e| panic!("{shell:?} must be installed (make test installs it): {e}"));
-        assert!(
-            out.status.success(),
-            "{shell:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut values: Vec<Vec<u8>> = out.stdout.split(|b| *b == 0).map(<[u8]>::to_vec).collect();
-        assert_eq!(values.pop(), Some(vec![]), "output ends with a NUL");
-        values
-    }
+    use super::shells::{SHELLS, source_in};
 
-    const SHELLS: [&[&str]; 3] = [&["dash"], &["bash", "--posix"], &["busybox", "sh"]];
+    /// Renders `values` as V_0, V_1, … and sources the file in every shell: what each gave back.
+    fn rendered_and_sourced(values: &[&str]) -> Vec<(&'static [&'static str], Vec<Vec<u8>>)> {
+        let names: Vec<String> = (0..values.len()).map(|i| format!("V_{i}")).collect();
+        let pairs: Vec<(String, Secret)> = names
+            .iter()
+            .cloned()
+            .zip(values.iter().map(|v| Secret::new(*v)))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("env");
+        fs::write(&file, render(&pairs, Format::Sh).expose()).unwrap();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        SHELLS
+            .iter()
+            .map(|shell| (*shell, source_in(shell, &file, &names)))
+            .collect()
+    }
 
     fn value_strategy() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
@@ -379,15 +374,8 @@ mod tests {
         /// one of them back exactly.
         #[test]
         fn sourcing_gives_back_every_byte(values in proptest::collection::vec(value_strategy(), 1..6)) {
-            let names: Vec<String> = (0..values.len()).map(|i| format!("V_{i}")).collect();
-            let pairs: Vec<(String, Secret)> =
-                names.iter().cloned().zip(values.iter().map(|v| Secret::new(v.clone()))).collect();
-            let dir = tempfile::tempdir().unwrap();
-            let file = dir.path().join("env");
-            fs::write(&file, render(&pairs, Format::Sh).expose()).unwrap();
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            for shell in SHELLS {
-                let got = source_in(shell, &file, &names);
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            for (shell, got) in rendered_and_sourced(&values) {
                 for (value, got) in values.iter().zip(&got) {
                     proptest::prop_assert_eq!(value.as_bytes(), got.as_slice(), "{:?}", shell);
                 }
@@ -430,22 +418,11 @@ mod tests {
             "it's \"quoted\"",
             long.as_str(),
         ];
-        let names: Vec<String> = (0..cases.len()).map(|i| format!("E_{i}")).collect();
-        let pairs: Vec<(String, Secret)> = names
-            .iter()
-            .cloned()
-            .zip(cases.iter().map(|v| Secret::new(*v)))
-            .collect();
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("env");
-        fs::write(&file, render(&pairs, Format::Sh).expose()).unwrap();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        for shell in SHELLS {
-            let got = source_in(shell, &file, &names);
-            for ((case, got), name) in cases.iter().zip(&got).zip(&names) {
+        for (shell, got) in rendered_and_sourced(&cases) {
+            for (i, (case, got)) in cases.iter().zip(&got).enumerate() {
                 assert!(
                     case.as_bytes() == got.as_slice(),
-                    "{shell:?} {name}: {} bytes back for {}",
+                    "{shell:?} case {i}: {} bytes back for {}",
                     got.len(),
                     case.len()
                 );

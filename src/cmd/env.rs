@@ -38,18 +38,7 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
     }
 
     let (outcome, requests) = super::resolve(env, overrides, wanted).await?;
-    if !outcome.failed.is_empty() {
-        let failure = super::unresolved(&outcome.failed);
-        if !allow_missing || failure.exit_code() != 4 {
-            return Err(failure);
-        }
-        for f in &outcome.failed {
-            error::warn(format!(
-                "{} ({}) left out: {}",
-                f.var, f.reference, f.reason
-            ));
-        }
-    }
+    super::unless_allowed(&outcome.failed, allow_missing)?;
     for r in &outcome.resolved {
         // Linux refuses an environment string over MAX_ARG_STRLEN to execve: the value
         // works in the shell that sources the file, but every program it starts fails.

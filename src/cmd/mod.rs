@@ -119,6 +119,26 @@ async fn resolve(
     Ok((outcome, api.requests()))
 }
 
+/// Fails the run for references that could not be resolved, unless
+/// `AKEYLESS_ALLOW_MISSING` is set and they are all unresolved (not unreachable): then
+/// each becomes a warning and the run goes on without them.
+fn unless_allowed(failed: &[Failure], allow_missing: bool) -> Result<()> {
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let failure = unresolved(failed);
+    if !allow_missing || failure.exit_code() != 4 {
+        return Err(failure);
+    }
+    for f in failed {
+        crate::error::warn(format!(
+            "{} ({}) left out: {}",
+            f.var, f.reference, f.reason
+        ));
+    }
+    Ok(())
+}
+
 /// The error for references that could not be resolved: exit 4, or exit 5 when any of
 /// them failed for want of an answer. Every variable is listed with its reason.
 fn unresolved(failed: &[Failure]) -> Error {

@@ -88,18 +88,7 @@ fn resolve(env: &Env, overrides: &Overrides) -> Result<Vec<(String, Secret)>> {
     let wanted = config::references(env)?;
     let allow_missing = config::flag(env, config::ALLOW_MISSING)?;
     let (outcome, _) = super::block_on(super::resolve(env, overrides, wanted))?;
-    if !outcome.failed.is_empty() {
-        let failure = super::unresolved(&outcome.failed);
-        if !allow_missing || failure.exit_code() != 4 {
-            return Err(failure);
-        }
-        for f in &outcome.failed {
-            error::warn(format!(
-                "{} ({}) left out: {}",
-                f.var, f.reference, f.reason
-            ));
-        }
-    }
+    super::unless_allowed(&outcome.failed, allow_missing)?;
     Ok(outcome
         .resolved
         .into_iter()

@@ -48,15 +48,7 @@ fn auth_prints_the_token_as_the_docs_use_it() {
 #[test]
 fn item_commands_print_what_scripts_expect() {
     let world = World::new();
-    let token = world
-        .akl()
-        .args(["auth"])
-        .stdout_is_secret()
-        .run()
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
+    let token = crate::support::token(&world);
     let cli = |args: &[&str]| {
         world
             .akeyless()
@@ -148,15 +140,7 @@ fn unsupported_commands_and_flags_say_what_is_supported() {
 #[test]
 fn failures_keep_akl_exit_codes() {
     let world = World::new();
-    let token = world
-        .akl()
-        .args(["auth"])
-        .stdout_is_secret()
-        .run()
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
+    let token = crate::support::token(&world);
     world
         .akeyless()
         .env("AKEYLESS_TOKEN", &token)

@@ -3,6 +3,8 @@
 
 #[path = "../fake/mod.rs"]
 mod fake;
+#[path = "../common/shells.rs"]
+mod shells;
 mod support;
 
 mod auth;

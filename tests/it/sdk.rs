@@ -26,15 +26,7 @@ fn sdk_python() -> PathBuf {
         return python;
     }
     let _ = std::fs::remove_dir_all(&venv);
-    let run = |cmd: &mut Command| {
-        let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-        assert!(
-            out.status.success(),
-            "{cmd:?} failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |cmd: &mut Command| crate::support::run_ok(cmd);
     run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
     run(Command::new(&python).args(["-m", "pip", "install", "--quiet", SDK]));
     std::fs::write(&marker, "").unwrap();

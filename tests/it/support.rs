@@ -281,28 +281,31 @@ pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The shells a sourced env file must work in, as commands.
-pub const SHELLS: [&[&str]; 3] = [&["dash"], &["bash", "--posix"], &["busybox", "sh"]];
+pub use crate::shells::{SHELLS, source_in};
 
-/// Sources `file` in `shell` and returns the named variables' values, byte for byte.
-pub fn source_in(shell: &[&str], file: &Path, names: &[&str]) -> Vec<Vec<u8>> {
-    let values: Vec<String> = names.iter().map(|n| format!("\"${n}\"")).collect();
-    let script = format!(". \"$1\" && printf '%s\\0' {}", values.join(" "));
-    let out = std::process::Command::new(shell[0])
-        .args(&shell[1..])
-        .args(["-c", &script, "sh"])
-        .arg(file)
-        .env_clear()
-        .output()
-        .unwrap_or_else(|e| panic!("{shell:?} must be installed (make test installs it): {e}"));
+/// Runs a helper command of the suite (docker, python, npm); it must succeed.
+pub fn run_ok(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
         out.status.success(),
-        "{shell:?}: {}",
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut values: Vec<Vec<u8>> = out.stdout.split(|b| *b == 0).map(<[u8]>::to_vec).collect();
-    assert_eq!(values.pop(), Some(vec![]), "output ends with a NUL");
-    values
+    out
+}
+
+/// A token from `akl auth`, for tests that pass one on.
+pub fn token(world: &World) -> String {
+    world
+        .akl()
+        .args(["auth"])
+        .stdout_is_secret()
+        .run()
+        .ok()
+        .stdout
+        .trim()
+        .to_owned()
 }
 
 /// Permission bits of a path.
