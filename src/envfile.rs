@@ -156,16 +156,7 @@ pub fn write(path: &Path, content: &Secret) -> Result<(), WriteError> {
             source,
         }
     };
-    if !dir.is_dir() {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(fail(format!(
-                "cannot create the directory {}",
-                dir.display()
-            )))?;
-    }
+    create_dir(dir)?;
     let shown = path.display();
     // tempfile creates the file with mode 0600 before a byte is written.
     let mut file = tempfile::Builder::new()
@@ -189,6 +180,37 @@ pub fn write(path: &Path, content: &Secret) -> Result<(), WriteError> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Proves that `path` can be written, before any request: its directory is created (0700)
+/// if missing and a temporary file is created and dropped there. Nothing is synced or
+/// renamed, and the target itself is not touched.
+pub fn check_writable(path: &Path) -> Result<(), WriteError> {
+    let dir = parent(path);
+    create_dir(dir)?;
+    tempfile::Builder::new()
+        .prefix(".akl-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|source| WriteError {
+            message: format!("cannot create a file in {}", dir.display()),
+            source,
+        })
+}
+
+fn create_dir(dir: &Path) -> Result<(), WriteError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| WriteError {
+            message: format!("cannot create the directory {}", dir.display()),
+            source,
+        })
 }
 
 /// Deletes `.akl-*.tmp` files older than `STALE` in `dir`: they hold secrets, and nothing

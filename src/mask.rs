@@ -42,9 +42,9 @@ const MAX_ENCODED: usize = 64 << 10;
 /// The byte strings to hide.
 #[derive(Debug)]
 pub struct Patterns {
+    /// Owns the patterns, sorted, which also serves "is this a proper prefix of some
+    /// pattern" by binary search.
     scanner: Scanner,
-    /// Sorted, for "is this a proper prefix of some pattern" by binary search.
-    sorted: Vec<Vec<u8>>,
     max_len: usize,
     /// Which bytes start a pattern: most output positions are rejected by this table.
     first: [bool; 256],
@@ -109,21 +109,21 @@ impl Patterns {
             first[usize::from(p[0])] = true;
         }
         Patterns {
-            scanner: Scanner::new(sorted.clone()),
             max_len: sorted.iter().map(Vec::len).max().unwrap_or(0),
-            sorted,
+            scanner: Scanner::new(sorted),
             first,
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sorted.is_empty()
+        self.scanner.patterns().is_empty()
     }
 
     /// Whether `s` is a proper prefix of some pattern (so more bytes could complete one).
     fn is_proper_prefix(&self, s: &[u8]) -> bool {
-        let i = self.sorted.partition_point(|p| p.as_slice() < s);
-        self.sorted[i..]
+        let sorted = self.scanner.patterns();
+        let i = sorted.partition_point(|p| p.as_slice() < s);
+        sorted[i..]
             .iter()
             .take(2) // `s` itself may be a pattern; the next one decides
             .any(|p| p.len() > s.len() && p.starts_with(s))

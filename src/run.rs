@@ -156,25 +156,26 @@ fn pump<R: Read + Send + 'static>(
 fn wait(child: &mut Child, pid: Pid) -> io::Result<u8> {
     if !rustix::process::getpid().is_init() {
         let status = child.wait()?;
-        return Ok(match (status.code(), status.signal()) {
-            (Some(code), _) => code as u8,
-            (None, Some(signal)) => 128 + signal as u8,
-            (None, None) => 1,
-        });
+        return Ok(exit_code(status.code(), status.signal()));
     }
     loop {
         match rustix::process::wait(WaitOptions::empty()) {
             Ok(Some((reaped, status))) if reaped == pid => {
-                return Ok(match (status.exit_status(), status.terminating_signal()) {
-                    (Some(code), _) => code as u8,
-                    (None, Some(signal)) => 128 + signal as u8,
-                    (None, None) => 1,
-                });
+                return Ok(exit_code(status.exit_status(), status.terminating_signal()));
             }
             Ok(_) => {} // an orphan, reaped
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// The code to pass on: the command's own, or 128+signal when a signal ended it.
+fn exit_code(code: Option<i32>, signal: Option<i32>) -> u8 {
+    match (code, signal) {
+        (Some(code), _) => code as u8,
+        (None, Some(signal)) => 128 + signal as u8,
+        (None, None) => 1,
     }
 }
 

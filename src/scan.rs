@@ -67,6 +67,11 @@ impl Scanner {
         }
     }
 
+    /// The patterns, in the order given to `new`.
+    pub fn patterns(&self) -> &[Vec<u8>] {
+        &self.patterns
+    }
+
     /// Calls `found(start, end)` for every occurrence of every pattern in `text`,
     /// overlapping ones included, in order of `start`.
     pub fn each(&self, text: &[u8], mut found: impl FnMut(usize, usize)) {

@@ -1,6 +1,6 @@
 //! `akl env`: resolve every reference in the environment and write the env file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -88,11 +88,11 @@ fn destination(env: &Env, file: EnvFile) -> Result<PathBuf> {
     };
     match file {
         EnvFile::Given(path) => {
-            writable_dir(&path)?;
+            envfile::check_writable(&path)?;
             Ok(path)
         }
         EnvFile::NoHome => fallback("HOME is not set".to_owned()),
-        EnvFile::Home(path) => match writable_dir(&path) {
+        EnvFile::Home(path) => match envfile::check_writable(&path) {
             Ok(()) => Ok(path),
             Err(e) if e.is_denied() => fallback(format!(
                 "{} is not writable",
@@ -101,12 +101,4 @@ fn destination(env: &Env, file: EnvFile) -> Result<PathBuf> {
             Err(e) => Err(Error::from(e)),
         },
     }
-}
-
-/// Creates the file's directory if needed and proves it writable, without touching the file.
-fn writable_dir(path: &Path) -> Result<(), envfile::WriteError> {
-    let probe = path.with_file_name(".akl-probe");
-    envfile::write(&probe, &Secret::default())?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
 }
