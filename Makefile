@@ -28,16 +28,17 @@ check-static: build ## Fail unless `file` says the binary is statically linked
 	@file $(BIN)
 	@file $(BIN) | grep -q 'statically linked' || { echo "error: $(BIN) is not statically linked" >&2; exit 1; }
 
-lint: ## cargo fmt --check, clippy with -D warnings, shellcheck
+lint: ## cargo fmt --check, clippy with -D warnings, shellcheck, the module layer check
 	@$(DEPS) lint
-	cargo fmt --check
-	cargo clippy --locked --all-targets -- -D warnings
+	cargo fmt --all --check
+	cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
 	shellcheck -s sh $(SH_FILES)
+	python3 scripts/modgraph.py
 
-test: ## Lint, check the static build, run every test, container tests included (what CI runs)
+test: ## Lint, check the static build, run every test, container and SDK suites included (what CI runs)
 	@$(DEPS) test
 	$(MAKE) --no-print-directory lint check-static docker-up
-	cargo test --locked
+	cargo test --locked --workspace --features akl/container-tests,akl/sdk-tests
 
 demo: build ## Run the main job against the built-in fake Akeyless server
 	@$(DEPS) demo
@@ -49,11 +50,11 @@ image: build docker-up ## Build ci_base-rs:alpine from docker/Dockerfile (BASE_I
 		--build-arg APK_PACKAGES="$(APK_PACKAGES)" -t $(IMAGE) .
 
 smoke: build docker-up ## Run the container tests: the image started the way GitLab Runner starts it
-	cargo test --locked --test it container::
+	cargo test --locked --features container-tests --test containers
 
 bench: build docker-up ## Measure akl against the SDK and the ci_base flow: bench/RESULTS.md
 	@$(DEPS) bench
-	cargo build --locked --example fake-akeyless
+	cargo build --release --locked -p fake-akeyless
 	$(MAKE) --no-print-directory image BASE_IMAGE=akl-test-base:latest APK_PACKAGES=
 	python3 bench/bench.py
 

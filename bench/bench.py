@@ -3,7 +3,7 @@
 writes bench/RESULTS.md, bench/results.json and the table the README quotes.
 
 Every figure comes from this run, on this machine, against the same fake Akeyless
-(examples/fake-akeyless.rs, with injected latency); nothing is hard-coded.
+(tests/fake, with injected latency); nothing is hard-coded.
 
   resolve   akl env for 1, 10, 50 and 200 static secrets and a mixed set, at 0 and 20 ms
             per request, against (1) the official Python SDK the way Akeyless's own
@@ -34,9 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "target/x86_64-unknown-linux-musl"
 AKL = TARGET / "release/akl"
-# The fake's own code need not be fast (its dependencies are optimised even in dev builds),
-# and every client meets the same one.
-FAKE = TARGET / "debug/examples/fake-akeyless"
+# Every client meets the same fake, built with the release profile.
+FAKE = TARGET / "release/fake-akeyless"
 # The same virtualenv (and marker) as the SDK conformance test.
 SDK = "akeyless==5.0.40"
 VENV = TARGET / "tmp/sdk-venv"
@@ -56,7 +55,7 @@ def sh(*argv, **kwargs):
 
 class Fake:
     def __init__(self, work):
-        fixture = json.loads((ROOT / "tests/fixtures/default.json").read_text())
+        fixture = json.loads((ROOT / "tests/fake/fixtures/default.json").read_text())
         for i in range(max(SIZES)):
             fixture["items"].append({"name": f"/ci/bench/s{i:03}", "type": "static",
                                      "value": f"bench-secret-{i:03}-{'x' * 20}"})
@@ -309,7 +308,7 @@ def markdown(info, resolve, memory, size, mask, checks):
     out = ["# Benchmark results", "",
            f"`make bench` on {info['date']}, commit `{info['commit']}`: {info['cpu']}, {info['cores']} cores, "
            f"Linux {info['kernel']}. Every figure comes from this one run against the fake Akeyless "
-           "(`examples/fake-akeyless.rs`) with the latency shown injected before every answer.", "",
+           "(`tests/fake`) with the latency shown injected before every answer.", "",
            "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     out += [f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in checks]
     out += ["", "## Resolve time", "",

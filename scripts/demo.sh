@@ -5,10 +5,11 @@ set -eu
 cd "$(dirname "$0")/.."
 
 AKL=target/x86_64-unknown-linux-musl/release/akl
-FAKE=target/x86_64-unknown-linux-musl/debug/examples/fake-akeyless
+FAKE=target/x86_64-unknown-linux-musl/release/fake-akeyless
 STATE=target/demo
 
-cargo build --quiet --example fake-akeyless
+# The release profile: the fake shares every dependency akl's own build compiled already.
+cargo build --quiet --release --locked -p fake-akeyless
 rm -rf "$STATE"
 mkdir -p "$STATE"
 "$FAKE" --state-dir "$STATE" >"$STATE/fake.log" 2>&1 &

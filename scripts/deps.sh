@@ -35,7 +35,7 @@ python_venv() {
 for what in "$@"; do
     case "$what" in
         build) musl_target; apt_need musl-gcc:musl-tools file:file ;;
-        lint) musl_target; apt_need musl-gcc:musl-tools shellcheck:shellcheck ;;
+        lint) musl_target; apt_need musl-gcc:musl-tools shellcheck:shellcheck python3:python3 ;;
         test)
             musl_target
             apt_need musl-gcc:musl-tools file:file shellcheck:shellcheck dash:dash bash:bash \

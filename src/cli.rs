@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Overrides;
 use crate::envfile::Format;
+use crate::error::Result;
+use crate::settings::Overrides;
 
 /// Put Akeyless secrets into CI jobs.
 ///
@@ -41,12 +42,13 @@ pub struct Global {
 }
 
 impl Global {
-    pub fn overrides(&self) -> Overrides {
-        Overrides {
-            gateway_url: self.gateway_url.clone(),
-            access_id: self.access_id.clone(),
-            access_type: self.access_type.clone(),
-        }
+    /// The flags, parsed into the settings they override.
+    pub fn overrides(&self) -> Result<Overrides> {
+        Overrides::parse(
+            self.gateway_url.as_deref(),
+            self.access_id.as_deref(),
+            self.access_type.as_deref(),
+        )
     }
 }
 

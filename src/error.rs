@@ -7,7 +7,10 @@
 use std::fmt::{self, Display};
 use std::io::Write;
 
-/// What went wrong, as far as the exit code is concerned (see `design.md`).
+/// What went wrong, as far as the exit code is concerned (`docs/contract.md`, "Exit
+/// codes"). Which kind a failure is gets decided where the failure is understood: API
+/// failures in `client::ApiError::kind`, unresolved references in `resolve::Reason::kind`;
+/// `exit_code` below is the only place that turns a kind into a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Bad flags, a missing or contradictory setting, a malformed reference: exit 2.
@@ -35,6 +38,31 @@ pub struct Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Kind {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Kind::Other => 1,
+            Kind::Usage => 2,
+            Kind::Auth => 3,
+            Kind::Unresolved => 4,
+            Kind::Unreachable => 5,
+            Kind::Command(code) => code,
+        }
+    }
+
+    /// Which of two problems decides the exit code when a run has several (`akl doctor`):
+    /// configuration first, then authentication, references, reachability.
+    pub fn outranks(self, other: Kind) -> bool {
+        let rank = |k: Kind| match k {
+            Kind::Usage => 0,
+            Kind::Auth => 1,
+            Kind::Unresolved => 2,
+            _ => 3,
+        };
+        rank(self) < rank(other)
+    }
+}
 
 impl Error {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
@@ -82,15 +110,23 @@ impl Error {
         self
     }
 
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
     pub fn exit_code(&self) -> u8 {
-        match self.kind {
-            Kind::Other => 1,
-            Kind::Usage => 2,
-            Kind::Auth => 3,
-            Kind::Unresolved => 4,
-            Kind::Unreachable => 5,
-            Kind::Command(code) => code,
-        }
+        self.kind.exit_code()
+    }
+
+    /// The message, its details and causes, and the hint, for a report that lays them out
+    /// its own way (`akl doctor`).
+    pub fn parts(&self) -> (&str, &[String], &[String], Option<&str>) {
+        (
+            &self.message,
+            &self.details,
+            &self.causes,
+            self.hint.as_deref(),
+        )
     }
 
     /// Writes the error to stderr. Nothing else in `akl` prints errors.

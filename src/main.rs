@@ -1,28 +1,21 @@
 //! `akl`: resolves `akeyless://` references into a CI job's environment.
 //!
 //! `main` only parses, dispatches and maps the outcome to an exit code; see `cmd` for
-//! the commands and `design.md` for the contract.
+//! the commands, `docs/contract.md` for the contract and `docs/architecture.md` for the
+//! module map.
 
-mod api;
 mod auth;
 mod cli;
+mod client;
 mod cmd;
 mod compat;
-mod config;
-mod env;
 mod envfile;
 mod error;
-mod gateway;
-mod jwt;
 mod mask;
-mod reference;
 mod resolve;
-mod retry;
 mod run;
-mod scan;
 mod secret;
-mod select;
-mod tls;
+mod settings;
 
 use std::process::ExitCode;
 

@@ -8,10 +8,11 @@
 //! the command's, or 128+signal. As PID 1 (a container's entrypoint) `akl` also reaps the
 //! orphans the kernel hands it, as an init does.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
 use std::process::{Child, ExitCode, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -34,18 +35,69 @@ const DRAIN: Duration = Duration::from_secs(2);
 /// Pipe capacity and read size for the command's output.
 const PIPE_SIZE: usize = 256 << 10;
 
+/// Where a command is looked for when PATH is unset: musl's `execvp` default.
+const DEFAULT_PATH: &str = "/usr/local/bin:/bin:/usr/bin";
+
 /// A command and the complete environment it gets.
 #[derive(Debug)]
 pub struct Command {
+    /// The name it was given as, its `argv[0]`.
     pub program: OsString,
+    /// The file `locate` found for it.
+    pub file: PathBuf,
     pub args: Vec<OsString>,
     pub env: Vec<(OsString, OsString)>,
 }
 
+/// Finds the file a shell would run for `program`: the path itself when it has a slash,
+/// else the first executable of that name in `path` (the child's PATH). Done before any
+/// request, so a typo costs nothing (no login, no dynamic credentials minted) and gets the
+/// shell's codes: 127 when nothing is found, 126 when what is found cannot be run.
+pub fn locate(program: &OsStr, path: Option<&str>) -> Result<PathBuf> {
+    let path = path.unwrap_or(DEFAULT_PATH);
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::other(format!("cannot read the working directory: {e}")))?;
+    if let Ok(file) = which::which_in(program, Some(path), &cwd) {
+        return Ok(file);
+    }
+    let name = program.to_string_lossy();
+    let has_slash = program.as_encoded_bytes().contains(&b'/');
+    // What `which` passed over: a directory, or a file without the execute bit.
+    let candidates: Vec<PathBuf> = if has_slash {
+        vec![cwd.join(program)]
+    } else {
+        std::env::split_paths(path)
+            .map(|dir| cwd.join(dir).join(program))
+            .collect()
+    };
+    match candidates.iter().find(|c| c.exists()) {
+        Some(found) if found.is_dir() => Err(Error::new(
+            Kind::Command(126),
+            format!("cannot run {name}: {} is a directory", found.display()),
+        )),
+        Some(found) => Err(Error::new(
+            Kind::Command(126),
+            format!("cannot run {name}: {} is not executable", found.display()),
+        )
+        .hint(format!("chmod +x {}", found.display()))),
+        None if has_slash => Err(Error::new(
+            Kind::Command(127),
+            format!("cannot run {name}: no such file"),
+        )),
+        None => Err(Error::new(
+            Kind::Command(127),
+            format!("cannot run {name}: command not found"),
+        )
+        .detail(format!("searched PATH={path}"))
+        .hint("check the spelling, or give the command's full path")),
+    }
+}
+
 impl Command {
     fn std(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(&self.program);
-        cmd.args(&self.args)
+        let mut cmd = std::process::Command::new(&self.file);
+        cmd.arg0(&self.program)
+            .args(&self.args)
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd

@@ -2,18 +2,15 @@
 
 use std::process::ExitCode;
 
-use crate::api::Api;
-use crate::auth;
+use crate::auth::Session;
 use crate::cli::AuthArgs;
-use crate::config::{Connection, Overrides};
-use crate::env::Env;
 use crate::error::Result;
+use crate::settings::{Env, Overrides, Settings};
 
 pub async fn run(env: &Env, overrides: &Overrides, args: &AuthArgs) -> Result<ExitCode> {
-    let conn = Connection::from_env(env, overrides)?;
-    let mut api = Api::new(&conn)?;
-    let token = auth::login(&mut api, &conn.credentials).await?;
-    let value = token.secret().expose();
+    let settings = Settings::from_env(env, overrides)?;
+    let session = Session::start(&settings).await?;
+    let value = session.token().secret().expose();
     let out = if args.json {
         format!("{}\n", serde_json::json!({ "token": value }))
     } else {

@@ -7,12 +7,12 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::api::{Api, ApiError};
-use crate::auth::{self, Token};
-use crate::config::{self, Connection, Credentials, Overrides};
-use crate::env::Env;
+use crate::auth::{self, Claims};
+use crate::client::{Api, ApiError, During, Token};
+use crate::envfile::{self, EnvFile};
 use crate::error::{Error, Kind, Result};
-use crate::jwt::Claims;
+use crate::resolve::{self, Wanted};
+use crate::settings::{Credentials, Env, Overrides, Settings};
 
 /// The report, and the most serious problem found (which decides the exit code).
 struct Report {
@@ -49,46 +49,27 @@ impl Report {
     }
 
     fn record(&mut self, kind: Kind) {
-        let rank = |k: Kind| match k {
-            Kind::Usage => 0,
-            Kind::Auth => 1,
-            Kind::Unresolved => 2,
-            _ => 3,
-        };
-        if self.worst.is_none_or(|w| rank(kind) < rank(w)) {
+        if self.worst.is_none_or(|worst| kind.outranks(worst)) {
             self.worst = Some(kind);
         }
     }
 
-    /// An `Error` as a problem: its message and details, its hint as the fix.
+    /// An `Error` as a problem: its message, details and causes, its hint as the fix.
     fn error(&mut self, err: &Error) {
-        let text = err.to_string();
-        let mut in_hint = false;
-        for (i, line) in text.lines().enumerate() {
-            let line = if i == 0 {
-                format!("  FAIL  {}", line.trim_start_matches("error: "))
-            } else if let Some(hint) = line.strip_prefix("hint: ") {
-                in_hint = true;
-                format!("        fix:  {hint}")
-            } else if in_hint {
-                // Hint continuation lines keep their own indentation (YAML snippets).
-                format!(
-                    "              {}",
-                    line.strip_prefix("      ").unwrap_or(line)
-                )
-            } else {
-                format!("      {line}")
-            };
-            let _ = writeln!(self.text, "{line}");
+        let (message, details, causes, hint) = err.parts();
+        let _ = writeln!(self.text, "  FAIL  {message}");
+        for line in details {
+            let _ = writeln!(self.text, "        {line}");
         }
-        let kind = match err.exit_code() {
-            2 => Kind::Usage,
-            3 => Kind::Auth,
-            4 => Kind::Unresolved,
-            5 => Kind::Unreachable,
-            _ => Kind::Other,
-        };
-        self.record(kind);
+        for cause in causes {
+            let _ = writeln!(self.text, "        Caused by: {cause}");
+        }
+        for (i, line) in hint.unwrap_or_default().lines().enumerate() {
+            // Hint continuation lines keep their own indentation (YAML snippets).
+            let lead = if i == 0 { "fix:  " } else { "      " };
+            let _ = writeln!(self.text, "        {lead}{line}");
+        }
+        self.record(err.kind());
     }
 }
 
@@ -99,10 +80,10 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
     };
 
     report.section("configuration");
-    let conn = match Connection::from_env(env, overrides) {
-        Ok(conn) => {
-            report.ok(format!("gateway {}", conn.gateway.as_str()));
-            match &conn.credentials {
+    let settings = match Settings::from_env(env, overrides) {
+        Ok(settings) => {
+            report.ok(format!("gateway {}", settings.gateway.as_str()));
+            match &settings.credentials {
                 Credentials::Token(_) => report.ok("a ready token in AKEYLESS_TOKEN (no login)"),
                 Credentials::AccessKey { access_id, .. } => {
                     report.ok(format!("access key login with access id {access_id}"))
@@ -111,7 +92,7 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
                     "JWT login with access id {access_id}, ID token from {var}"
                 )),
             }
-            for ca in &conn.ca_files {
+            for ca in &settings.ca_files {
                 report.ok(format!(
                     "extra CA certificates from {}={}",
                     ca.var,
@@ -120,16 +101,16 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
             }
             report.ok(format!(
                 "deadline {}s (AKEYLESS_TIMEOUT)",
-                conn.timeout.as_secs_f64()
+                settings.timeout.as_secs_f64()
             ));
-            Some(conn)
+            Some(settings)
         }
         Err(err) => {
             report.error(&err);
             None
         }
     };
-    let wanted = match config::references(env) {
+    let wanted = match resolve::references(env) {
         Ok(wanted) => {
             report.ok(format!("{} akeyless: reference(s)", wanted.len()));
             for w in &wanted {
@@ -142,17 +123,17 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
             Vec::new()
         }
     };
-    match config::env_file(env, None) {
-        Ok(config::EnvFile::Given(path) | config::EnvFile::Home(path)) => {
+    match envfile::env_file(env, None) {
+        Ok(EnvFile::Given(path) | EnvFile::Home(path)) => {
             report.ok(format!("env file {}", path.display()))
         }
-        Ok(config::EnvFile::NoHome) => {
+        Ok(EnvFile::NoHome) => {
             report.warn("HOME is not set: akl env writes under TMPDIR and says where")
         }
         Err(err) => report.error(&err),
     }
 
-    if let Some(Credentials::Jwt { jwt, var, .. }) = conn.as_ref().map(|c| &c.credentials) {
+    if let Some(Credentials::Jwt { jwt, var, .. }) = settings.as_ref().map(|s| &s.credentials) {
         report.section(&format!("ID token ({var}; its claims, never the token)"));
         match Claims::decode(jwt) {
             Ok(claims) => {
@@ -181,13 +162,13 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
         }
     }
 
-    if let Some(conn) = &conn {
-        report.section(&format!("gateway {}", conn.gateway.as_str()));
-        let mut api = Api::new(conn)?;
+    if let Some(settings) = &settings {
+        report.section(&format!("gateway {}", settings.gateway.as_str()));
+        let mut api = settings.client()?;
         if probe(&api, &mut report).await {
-            match auth::login(&mut api, &conn.credentials).await {
+            match auth::login(&mut api, &settings.credentials).await {
                 Ok(token) => {
-                    if !matches!(conn.credentials, Credentials::Token(_)) {
+                    if !matches!(settings.credentials, Credentials::Token(_)) {
                         report.ok("login succeeded");
                     }
                     check_items(&api, &token, &wanted, &mut report).await;
@@ -204,7 +185,7 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
     super::print(&report.text)?;
     Ok(match report.worst {
         None => ExitCode::SUCCESS,
-        Some(kind) => ExitCode::from(Error::new(kind, "").exit_code()),
+        Some(kind) => ExitCode::from(kind.exit_code()),
     })
 }
 
@@ -222,11 +203,14 @@ async fn probe(api: &Api, report: &mut Report) -> bool {
             report.ok(format!("answers the V2 API ({} ms)", ms()));
             true
         }
-        Err(ApiError::Status { status, message })
+        Err(e @ ApiError::Status { status, .. })
             if status == 404 || (300..400).contains(&status) =>
         {
+            let ApiError::Status { message, .. } = &e else {
+                unreachable!("matched above")
+            };
             report.fail(
-                Kind::Unreachable,
+                e.kind(During::Probe),
                 format!("no V2 API at this URL ({status}: {message})"),
                 "use the V2 base: https://api.akeyless.io, or https://<gateway>:8000/api/v2 (older gateways: :8081)",
             );
@@ -234,7 +218,7 @@ async fn probe(api: &Api, report: &mut Report) -> bool {
         }
         Err(e) => {
             report.fail(
-                Kind::Unreachable,
+                e.kind(During::Probe),
                 format!("not usable: {e}"),
                 "check the URL, the network path from the runner, and AKEYLESS_CA_CERT for a private CA",
             );
@@ -243,42 +227,24 @@ async fn probe(api: &Api, report: &mut Report) -> bool {
     }
 }
 
-/// The type of every referenced item, via describe-item only.
-async fn check_items(
-    api: &Api,
-    token: &Token,
-    wanted: &[crate::resolve::Wanted],
-    report: &mut Report,
-) {
+/// The type of every referenced item, asked the way a run asks it (describe-item only).
+async fn check_items(api: &Api, token: &Token, wanted: &[Wanted], report: &mut Report) {
     let items: BTreeSet<&str> = wanted.iter().map(|w| w.reference.item.as_str()).collect();
     for item in items {
-        match api.describe_item(token, item).await {
-            Ok(info) if info.item_name.is_some() => {
-                let kind = info.item_type.unwrap_or_else(|| "unknown type".into());
-                match kind.as_str() {
-                    "STATIC_SECRET" | "DYNAMIC_SECRET" | "ROTATED_SECRET" => {
-                        report.ok(format!("{item}: {kind}"))
-                    }
-                    _ => report.fail(
-                        Kind::Unresolved,
-                        format!("{item}: {kind}"),
-                        "akl reads static, dynamic and rotated secrets",
-                    ),
-                }
+        match resolve::describe(api, token, item).await {
+            Ok((item_type, _)) => report.ok(format!("{item}: {}", item_type.api_name())),
+            Err(reason) => {
+                let fix = match reason.kind() {
+                    Kind::Unreachable => "retry; check the gateway",
+                    _ => match reason {
+                        resolve::Reason::WrongType(_) => {
+                            "reference a static, dynamic or rotated secret"
+                        }
+                        _ => "check the path, and that the role has a read rule covering it",
+                    },
+                };
+                report.fail(reason.kind(), format!("{item}: {reason}"), fix);
             }
-            Ok(_)
-            | Err(ApiError::Status {
-                status: 403 | 404, ..
-            }) => report.fail(
-                Kind::Unresolved,
-                format!("{item}: not found or not permitted"),
-                "check the path, and that the role has a read rule covering it",
-            ),
-            Err(e) => report.fail(
-                Kind::Unreachable,
-                format!("{item}: {e}"),
-                "retry; check the gateway",
-            ),
         }
     }
 }

@@ -1,15 +1,14 @@
 //! `akl env`: resolve every reference in the environment and write the env file.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::cli::EnvArgs;
-use crate::config::{self, EnvFile, Overrides};
-use crate::env::Env;
 use crate::envfile;
-use crate::error::{self, Error, Result};
+use crate::error::{self, Result};
+use crate::resolve;
 use crate::secret::Secret;
+use crate::settings::{self, Env, Overrides, vars};
 
 /// Linux's limit on one `NAME=value` string in an environment (32 pages).
 const MAX_ARG_STRLEN: usize = 128 << 10;
@@ -17,16 +16,16 @@ const MAX_ARG_STRLEN: usize = 128 << 10;
 pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<ExitCode> {
     let started = Instant::now();
     // Everything is validated, and the destination chosen, before the first request.
-    let wanted = config::references(env)?;
-    let allow_missing = config::flag(env, config::ALLOW_MISSING)?;
+    let wanted = resolve::references(env)?;
+    let allow_missing = settings::flag(env, vars::AKEYLESS_ALLOW_MISSING)?;
     let path = match args.stdout {
         true => None,
-        false => Some(destination(
+        false => Some(envfile::destination(
             env,
-            config::env_file(env, args.output.as_deref())?,
+            envfile::env_file(env, args.output.as_deref())?,
         )?),
     };
-    let fingerprint = config::fingerprint(env, &wanted)?;
+    let fingerprint = resolve::fingerprint(env, &wanted)?;
     if let Some(path) = path.as_ref().filter(|_| args.reuse) {
         if envfile::is_current(path, &fingerprint) {
             error::note(format!(
@@ -72,33 +71,4 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
     };
     super::summary(&outcome, requests, started, &place);
     Ok(ExitCode::SUCCESS)
-}
-
-/// The file to write. A path the user gave is used as given; the default under HOME falls
-/// back to a private directory under TMPDIR when HOME is unset or not writable (an
-/// arbitrary `--user` in a container, a read-only root filesystem), and says so.
-fn destination(env: &Env, file: EnvFile) -> Result<PathBuf> {
-    let fallback = |why: String| -> Result<PathBuf> {
-        let path = envfile::private_dir(&config::temp_dir(env)?)?.join(".akeyless/env");
-        error::note(format!(
-            "{why}; the env file goes to {} instead",
-            path.display()
-        ));
-        Ok(path)
-    };
-    match file {
-        EnvFile::Given(path) => {
-            envfile::check_writable(&path)?;
-            Ok(path)
-        }
-        EnvFile::NoHome => fallback("HOME is not set".to_owned()),
-        EnvFile::Home(path) => match envfile::check_writable(&path) {
-            Ok(()) => Ok(path),
-            Err(e) if e.is_denied() => fallback(format!(
-                "{} is not writable",
-                path.parent().unwrap_or(&path).display()
-            )),
-            Err(e) => Err(Error::from(e)),
-        },
-    }
 }

@@ -3,27 +3,23 @@
 use std::process::ExitCode;
 
 use crate::cli::GetArgs;
-use crate::config::{self, Overrides};
-use crate::env::Env;
-use crate::error::{Error, Kind, Result};
-use crate::resolve::{Reason, Wanted};
+use crate::error::{Error, Result};
+use crate::resolve::{Wanted, reference_arg};
+use crate::settings::{Env, Overrides};
 
 pub async fn run(env: &Env, overrides: &Overrides, args: &GetArgs) -> Result<ExitCode> {
-    let reference = config::reference_arg(&args.reference)?;
+    let reference = reference_arg(&args.reference)?;
     let wanted = vec![Wanted {
         var: "REF".to_owned(),
         reference,
     }];
     let (mut outcome, _) = super::resolve(env, overrides, wanted).await?;
     if let Some(failure) = outcome.failed.pop() {
-        let kind = match failure.reason {
-            Reason::Unreachable(_) => Kind::Unreachable,
-            _ => Kind::Unresolved,
-        };
-        return Err(
-            Error::new(kind, format!("{} could not be resolved", failure.reference))
-                .cause(&failure.reason),
-        );
+        return Err(Error::new(
+            failure.reason.kind(),
+            format!("{} could not be resolved", failure.reference),
+        )
+        .cause(&failure.reason));
     }
     let value = outcome.resolved.remove(0).value;
     let newline = if args.no_newline { "" } else { "\n" };

@@ -11,17 +11,15 @@ use std::future::Future;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::api::Api;
-use crate::auth::login;
+use crate::auth::Session;
 use crate::cli::{Cli, Command};
-use crate::config::{Connection, Credentials, Overrides};
-use crate::env::Env;
-use crate::error::{Error, Result};
-use crate::resolve::{self, Failure, Outcome, Reason, Wanted};
+use crate::error::{Error, Kind, Result};
+use crate::resolve::{self, Failure, Outcome, Wanted};
+use crate::settings::{Env, Overrides, Settings};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let env = Env::from_process();
-    let overrides = cli.global.overrides();
+    let overrides = cli.global.overrides()?;
     match cli.command {
         Command::Env(args) => block_on(env::run(&env, &overrides, &args)),
         Command::Get(args) => block_on(get::run(&env, &overrides, &args)),
@@ -60,9 +58,7 @@ pub fn print(text: &str) -> Result<()> {
 }
 
 /// Logs in once and resolves `wanted`; returns the outcome and the number of requests.
-/// With nothing to resolve, nothing is configured or sent. A token that stops working
-/// during the run (it expired, or the gateway restarted) is replaced once by logging in
-/// again, and only what it failed for is asked again.
+/// With nothing to resolve, nothing is configured or sent.
 async fn resolve(
     env: &Env,
     overrides: &Overrides,
@@ -71,52 +67,10 @@ async fn resolve(
     if wanted.is_empty() {
         return Ok((Outcome::default(), 0));
     }
-    let conn = Connection::from_env(env, overrides)?;
-    let mut api = Api::new(&conn)?;
-    let token = login(&mut api, &conn.credentials).await?;
-    let mut outcome = resolve::resolve(&api, &token, wanted).await;
-    let refused = |o: &mut Outcome| -> Vec<Failure> {
-        let (refused, rest) = std::mem::take(&mut o.failed)
-            .into_iter()
-            .partition(|f| matches!(f.reason, Reason::Unauthorized(_)));
-        o.failed = rest;
-        refused
-    };
-    let mut again = refused(&mut outcome);
-    if !again.is_empty() && !matches!(conn.credentials, Credentials::Token(_)) {
-        let token = login(&mut api, &conn.credentials).await?;
-        let wanted = again
-            .into_iter()
-            .map(|f| Wanted {
-                var: f.var,
-                reference: f.reference,
-            })
-            .collect();
-        let retried = resolve::resolve(&api, &token, wanted).await;
-        outcome.resolved.extend(retried.resolved);
-        outcome.failed.extend(retried.failed);
-        again = refused(&mut outcome);
-    }
-    if let Some(Failure {
-        var,
-        reason: Reason::Unauthorized(text),
-        ..
-    }) = again.first()
-    {
-        let err = Error::auth(format!(
-            "the gateway refused the token while resolving {var}"
-        ))
-        .cause(text);
-        return Err(match conn.credentials {
-            Credentials::Token(_) => err.hint(
-                "AKEYLESS_TOKEN has expired or was revoked: get a new one, or let akl log in",
-            ),
-            _ => err.hint(
-                "a fresh login was refused too: check the auth method and its role association",
-            ),
-        });
-    }
-    Ok((outcome, api.requests()))
+    let settings = Settings::from_env(env, overrides)?;
+    let mut session = Session::start(&settings).await?;
+    let outcome = resolve::resolve(&mut session, wanted).await?;
+    Ok((outcome, session.api().requests()))
 }
 
 /// Fails the run for references that could not be resolved, unless
@@ -127,7 +81,7 @@ fn unless_allowed(failed: &[Failure], allow_missing: bool) -> Result<()> {
         return Ok(());
     }
     let failure = unresolved(failed);
-    if !allow_missing || failure.exit_code() != 4 {
+    if !allow_missing || failure.kind() != Kind::Unresolved {
         return Err(failure);
     }
     for f in failed {
@@ -142,9 +96,7 @@ fn unless_allowed(failed: &[Failure], allow_missing: bool) -> Result<()> {
 /// The error for references that could not be resolved: exit 4, or exit 5 when any of
 /// them failed for want of an answer. Every variable is listed with its reason.
 fn unresolved(failed: &[Failure]) -> Error {
-    let unreachable = failed
-        .iter()
-        .any(|f| matches!(f.reason, Reason::Unreachable(_)));
+    let unreachable = failed.iter().any(|f| f.reason.kind() == Kind::Unreachable);
     let count = match failed.len() {
         1 => "1 reference".to_owned(),
         n => format!("{n} references"),

@@ -6,25 +6,30 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use crate::cli::RunArgs;
-use crate::config::{self, Overrides};
-use crate::env::Env;
 use crate::envfile;
 use crate::error::{self, Error, Result};
 use crate::mask::{MIN_LEN, Patterns, TooShort};
+use crate::resolve;
 use crate::run::{self, Command};
 use crate::secret::Secret;
+use crate::settings::{self, Env, Overrides, vars};
 
 /// Credentials that may sit in the command's environment: masked too, silently.
 const CREDENTIALS: [&str; 6] = [
-    config::JWT,
-    config::ACCESS_KEY,
-    config::TOKEN,
-    "CI_JOB_JWT_V2",
-    "CI_JOB_JWT",
-    "TOKEN",
+    vars::AKEYLESS_JWT,
+    vars::AKEYLESS_ACCESS_KEY,
+    vars::AKEYLESS_TOKEN,
+    vars::CI_JOB_JWT_V2,
+    vars::CI_JOB_JWT,
+    vars::TOKEN,
 ];
 
 pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode> {
+    let (program, rest) = args
+        .command
+        .split_first()
+        .expect("clap requires the command");
+    let file = run::locate(program, env.get(vars::PATH)?)?;
     let values = match &args.env_file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -41,12 +46,9 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
         None => resolve(env, overrides)?,
     };
 
-    let (program, rest) = args
-        .command
-        .split_first()
-        .expect("clap requires the command");
     let cmd = Command {
         program: program.clone(),
+        file,
         args: rest.to_vec(),
         env: child_env(&values),
     };
@@ -85,8 +87,8 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
 
 /// Resolves the environment's references as `akl env` does.
 fn resolve(env: &Env, overrides: &Overrides) -> Result<Vec<(String, Secret)>> {
-    let wanted = config::references(env)?;
-    let allow_missing = config::flag(env, config::ALLOW_MISSING)?;
+    let wanted = resolve::references(env)?;
+    let allow_missing = settings::flag(env, vars::AKEYLESS_ALLOW_MISSING)?;
     let (outcome, _) = super::block_on(super::resolve(env, overrides, wanted))?;
     super::unless_allowed(&outcome.failed, allow_missing)?;
     Ok(outcome

@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::fake::jwt::now;
-use crate::support::{ACCESS_KEY, KEY_ACCESS_ID, UID_TOKEN, World};
+use akl_testkit::{ACCESS_KEY, KEY_ACCESS_ID, UID_TOKEN, World};
+use fake_akeyless::jwt::now;
 
 #[test]
 fn jwt_login_prints_a_token_after_one_request() {

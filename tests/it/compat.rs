@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{JWT_ACCESS_ID, World};
+use akl_testkit::{JWT_ACCESS_ID, World};
 
 #[test]
 fn auth_prints_the_token_as_the_docs_use_it() {
@@ -48,7 +48,7 @@ fn auth_prints_the_token_as_the_docs_use_it() {
 #[test]
 fn item_commands_print_what_scripts_expect() {
     let world = World::new();
-    let token = crate::support::token(&world);
+    let token = akl_testkit::token(&world);
     let cli = |args: &[&str]| {
         world
             .akeyless()
@@ -140,7 +140,7 @@ fn unsupported_commands_and_flags_say_what_is_supported() {
 #[test]
 fn failures_keep_akl_exit_codes() {
     let world = World::new();
-    let token = crate::support::token(&world);
+    let token = akl_testkit::token(&world);
     world
         .akeyless()
         .env("AKEYLESS_TOKEN", &token)

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::World;
+use akl_testkit::World;
 
 #[test]
 fn a_healthy_setup_passes_without_fetching_a_secret() {

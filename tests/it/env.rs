@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{SHELLS, UID_TOKEN, World, default_fixture, mode, read, source_in};
+use akl_testkit::{SHELLS, UID_TOKEN, World, default_fixture, mode, read, source_in};
 
 fn env_path(world: &World) -> PathBuf {
     world.home().join(".akeyless/env")

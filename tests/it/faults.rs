@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::fake::{Fault, FaultKind};
-use crate::support::{UID_TOKEN, World};
+use akl_testkit::{UID_TOKEN, World};
+use fake_akeyless::{Fault, FaultKind};
 
 fn fault(endpoint: &str, kind: FaultKind, count: u32) -> Fault {
     Fault::new(endpoint, kind, count)
@@ -18,7 +18,7 @@ fn static_run(
     faults: Vec<Fault>,
     timeout: &str,
     code: i32,
-) -> (crate::support::Run, Duration) {
+) -> (akl_testkit::Run, Duration) {
     world.fake.set_faults(faults);
     let start = Instant::now();
     let run = world

@@ -4,8 +4,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-use crate::fake::Fixture;
-use crate::support::{World, default_fixture, read};
+use akl_testkit::{World, default_fixture, read};
+use fake_akeyless::Fixture;
 
 #[test]
 fn ten_thousand_references_are_still_two_requests() {
@@ -72,7 +72,7 @@ fn a_kill_at_any_moment_leaves_the_old_file_or_the_new_one() {
             .env("HOME", world.home())
             .env("AKEYLESS_GATEWAY_URL", world.fake.url())
             .env("AKEYLESS_CA_CERT", world.ca())
-            .env("AKEYLESS_ACCESS_ID", crate::support::JWT_ACCESS_ID)
+            .env("AKEYLESS_ACCESS_ID", akl_testkit::JWT_ACCESS_ID)
             .env("AKEYLESS_JWT", &jwt)
             .env("BIG", "akeyless://ci/big")
             .arg("env")
@@ -133,7 +133,7 @@ fn a_kill_at_any_moment_leaves_the_old_file_or_the_new_one() {
 #[test]
 fn a_full_disk_is_a_clear_error_and_the_old_file_stays() {
     let world = World::with(
-        Fixture::from_json(crate::fake::DEFAULT_FIXTURE)
+        Fixture::from_json(fake_akeyless::DEFAULT_FIXTURE)
             .unwrap()
             .with_static("/ci/large", &"x".repeat(200_000)),
     );

@@ -1,20 +1,11 @@
-//! The integration suite: one test binary running the real `akl` against the fake
-//! Akeyless server over HTTPS, with a cleared environment.
-
-#[path = "../fake/mod.rs"]
-mod fake;
-#[path = "../common/shells.rs"]
-mod shells;
-mod support;
+//! The integration suite: the real `akl` against the fake Akeyless server over HTTPS, with
+//! a cleared environment. Nothing here needs a daemon or a registry; the container and SDK
+//! suites are their own targets (`make test` runs them all).
 
 mod auth;
 mod compat;
-mod container;
 mod doctor;
 mod env;
-mod fake_server;
 mod faults;
 mod limits;
 mod run;
-mod runner;
-mod sdk;

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::World;
+use akl_testkit::World;
 
 /// A command line for `akl run -- sh -c SCRIPT`.
 fn sh(script: &str) -> [&str; 5] {
@@ -50,7 +50,7 @@ fn every_form_of_every_secret_is_masked_on_both_streams() {
 }
 
 fn read_fixture_lines(item: &str) -> Vec<String> {
-    let fixture = crate::support::default_fixture();
+    let fixture = akl_testkit::default_fixture();
     let value = fixture.item(item).unwrap().static_versions().unwrap()[0].to_owned();
     value
         .lines()
@@ -145,6 +145,53 @@ fn exit_codes_are_the_commands() {
 }
 
 #[test]
+fn a_command_that_cannot_run_fails_before_any_request() {
+    let world = World::new();
+    let dir = world.dir.path();
+    let script = dir.join("deploy.sh");
+    std::fs::write(&script, "#!/bin/sh\necho deployed\n").unwrap();
+    let akl = || {
+        world
+            .akl()
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.display()))
+            .env("DYNAMIC", "akeyless://ci/mysql")
+    };
+    akl()
+        .args(["run", "--", "deplyo.sh"])
+        .run()
+        .code(127)
+        .stderr_has("cannot run deplyo.sh: command not found")
+        .stderr_has(&format!("searched PATH={}:/usr/bin:/bin", dir.display()));
+    akl()
+        .args(["run", "--", "deploy.sh"])
+        .run()
+        .code(126)
+        .stderr_has("deploy.sh is not executable")
+        .stderr_has("hint: chmod +x");
+    akl()
+        .args(["run", "--"])
+        .args([dir])
+        .run()
+        .code(126)
+        .stderr_has("is a directory");
+    akl()
+        .args(["run", "--", "./missing/script"])
+        .run()
+        .code(127)
+        .stderr_has("cannot run ./missing/script: no such file");
+    assert!(
+        world.fake.log().is_empty(),
+        "no login and no dynamic credentials for a command that cannot run"
+    );
+    // Once it can run, the same command runs (and mints its credentials).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = akl().args(["run", "--", "deploy.sh"]).run().ok();
+    assert_eq!(run.stdout, "deployed\n");
+    assert_eq!(world.fake.count("get-dynamic-secret-value"), 1);
+}
+
+#[test]
 fn short_values_are_named_in_a_warning() {
     let world = World::new();
     world
@@ -168,7 +215,7 @@ fn spawn(world: &World, args: &[&str]) -> std::process::Child {
             ("HOME", world.home().to_str().unwrap()),
             ("AKEYLESS_GATEWAY_URL", &world.fake.url()),
             ("AKEYLESS_CA_CERT", world.ca().to_str().unwrap()),
-            ("AKEYLESS_ACCESS_ID", crate::support::JWT_ACCESS_ID),
+            ("AKEYLESS_ACCESS_ID", akl_testkit::JWT_ACCESS_ID),
             ("AKEYLESS_JWT", &world.jwt(serde_json::json!({}))),
             ("DB", "akeyless://ci/db-password"),
         ])
@@ -244,5 +291,5 @@ fn no_mask_replaces_akl_with_the_command() {
         "same PID: exec, not spawn"
     );
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    crate::support::assert_no_canaries(&world.fake, &[("stderr", &stderr)]);
+    akl_testkit::assert_no_canaries(&world.fake, &[("stderr", &stderr)]);
 }

@@ -1,7 +1,7 @@
 """Drive the fake Akeyless server with the official Python SDK (`akeyless` on PyPI).
 
 The SDK is the referee for the fake's wire format: if it cannot parse an answer, the fake
-is wrong. Run by `tests/it/sdk.rs`, which starts the fake, passes its address and
+is wrong. Run by `tests/sdk/main.rs`, which starts the fake, passes its address and
 credentials in the environment, and checks the JSON this script prints against the
 fixture. Every call goes through the SDK's own models and deserializer.
 """

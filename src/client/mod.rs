@@ -1,0 +1,548 @@
+//! The HTTP client for the Akeyless V2 API: the only network code in `akl`.
+//!
+//! Every operation is `POST <gateway>/<command>` with a kebab-case JSON body that carries
+//! the token; answers are snake_case JSON, errors `{"error": "…"}` (`docs/akeyless-api.md`).
+//! This module owns the wire format, the timeouts and the response-size cap, and turns
+//! every way a call can go wrong into an `ApiError` that is safe to print.
+//!
+//! A leaf: it takes plain options (a gateway, trust anchors, a timeout, the strings to
+//! scrub) and knows nothing of settings, logins or references.
+
+mod error;
+mod gateway;
+mod retry;
+mod tls;
+mod token;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use retry::Policy;
+
+pub use error::{ApiError, During};
+pub use gateway::Gateway;
+pub use tls::Anchors;
+pub use token::Token;
+
+/// Sent as `akeylessclienttype`, which auth methods can filter on.
+const CLIENT_TYPE: &str = "akl";
+const USER_AGENT: &str = concat!("akl/", env!("CARGO_PKG_VERSION"));
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Dynamic secrets may take the producer's own timeout (15 s by default) to answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Far above any real answer (a batch of thousands of secrets), far below what could
+/// exhaust a CI container's memory.
+const MAX_RESPONSE_BYTES: usize = 64 << 20;
+/// Server error text is shown to the user; a proxy's error page is not worth more.
+const MAX_ERROR_CHARS: usize = 300;
+
+#[derive(Debug)]
+pub struct Api {
+    http: reqwest::Client,
+    gateway: Gateway,
+    deadline: Instant,
+    /// Our own credentials, scrubbed from any server text before it is shown: a gateway
+    /// that echoes a rejected token back must not put it into the job log.
+    scrub: Vec<Secret>,
+    /// Requests sent, for the summary line.
+    requests: AtomicUsize,
+}
+
+/// The answer of `describe-item`, reduced to what dispatch needs.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ItemInfo {
+    pub item_name: Option<String>,
+    pub item_type: Option<String>,
+    pub last_version: Option<i64>,
+}
+
+/// What a client needs to know.
+#[derive(Debug)]
+pub struct Options {
+    pub gateway: Gateway,
+    /// CA certificates to trust besides the compiled-in and system ones.
+    pub anchors: Vec<Anchors>,
+    /// The overall deadline, from now.
+    pub timeout: Duration,
+    /// Credentials to remove from any server text before it is shown.
+    pub scrub: Vec<Secret>,
+}
+
+impl Api {
+    pub fn new(options: Options) -> Result<Self> {
+        let mut headers = HeaderMap::new();
+        headers.insert("akeylessclienttype", HeaderValue::from_static(CLIENT_TYPE));
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls::client_config(&options.anchors)?)
+            .user_agent(USER_AGENT)
+            .default_headers(headers)
+            .connect_timeout(CONNECT_TIMEOUT)
+            // The token is in the body: following a redirect would hand it to whoever
+            // the redirect points at.
+            .redirect(reqwest::redirect::Policy::none())
+            // Proxies from the environment are honoured as every CI tool does; no proxy
+            // ever sees more than the TLS handshake.
+            .build()
+            .map_err(|e| Error::other(format!("cannot set up the HTTP client: {e}")))?;
+        Ok(Api {
+            http,
+            gateway: options.gateway,
+            deadline: Instant::now() + options.timeout,
+            scrub: options.scrub,
+            requests: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// How many requests this client has sent.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Adds a credential learned at run time (the token from `/auth`) to the scrub list.
+    pub fn scrub_also(&mut self, secret: &Secret) {
+        self.scrub.push(secret.clone());
+    }
+
+    /// `POST /auth` with a ready body; returns the token.
+    pub async fn auth(&self, body: Map<String, Value>) -> Result<Secret, ApiError> {
+        #[derive(Deserialize)]
+        struct AuthOutput {
+            token: String,
+        }
+        let out: AuthOutput = self.post("auth", &body, Policy::Idempotent).await?;
+        if out.token.is_empty() {
+            return Err(ApiError::Malformed {
+                status: 200,
+                content_type: "application/json".into(),
+                reason: "the answer has an empty token".into(),
+            });
+        }
+        Ok(Secret::new(out.token))
+    }
+
+    /// `POST /get-secret-value` for many static secrets at once. Values arrive as strings;
+    /// anything else is kept as its compact JSON text.
+    pub async fn get_secret_values(
+        &self,
+        token: &Token,
+        names: &[&str],
+        version: Option<u32>,
+    ) -> Result<Vec<(String, Secret)>, ApiError> {
+        let mut body = token.body();
+        body.insert("names".into(), names.into());
+        if let Some(v) = version {
+            body.insert("version".into(), v.into());
+        }
+        let values: Map<String, Value> = self
+            .post("get-secret-value", &body, Policy::Idempotent)
+            .await?;
+        Ok(values
+            .into_iter()
+            .map(|(name, value)| (name, Secret::new(json_text(value))))
+            .collect())
+    }
+
+    /// `POST /get-dynamic-secret-value`. Every call mints new credentials.
+    pub async fn get_dynamic_secret_value(
+        &self,
+        token: &Token,
+        name: &str,
+    ) -> Result<Map<String, Value>, ApiError> {
+        let mut body = token.body();
+        body.insert("name".into(), name.into());
+        let value: Map<String, Value> = self
+            .post("get-dynamic-secret-value", &body, Policy::UnlessAnswered)
+            .await?;
+        // Some producers report failure inside a 200 answer.
+        if value.len() == 1 {
+            if let Some(Value::String(message)) = value.get("error") {
+                return Err(ApiError::Status {
+                    status: 200,
+                    message: self.clean(message),
+                });
+            }
+        }
+        Ok(value)
+    }
+
+    /// `POST /get-rotated-secret-value`; `names` is a single string despite its name.
+    /// Returns the secret's fields: the `payload` JSON string of custom rotators parsed,
+    /// else `target_value`, else the `value` object itself.
+    pub async fn get_rotated_secret_value(
+        &self,
+        token: &Token,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Value, ApiError> {
+        let mut body = token.body();
+        body.insert("names".into(), name.into());
+        if let Some(v) = version {
+            body.insert("version".into(), v.into());
+        }
+        #[derive(Deserialize)]
+        struct Rotated {
+            value: Value,
+        }
+        let out: Rotated = self
+            .post("get-rotated-secret-value", &body, Policy::Idempotent)
+            .await?;
+        let malformed = |reason: &str| ApiError::Malformed {
+            status: 200,
+            content_type: "application/json".into(),
+            reason: reason.into(),
+        };
+        match out.value {
+            Value::Object(mut fields) => {
+                if let Some(payload) = fields.remove("payload") {
+                    return match payload {
+                        Value::String(text) => serde_json::from_str(&text)
+                            .map_err(|_| malformed("the rotated secret's payload is not JSON")),
+                        other => Ok(other),
+                    };
+                }
+                if let Some(target) = fields.remove("target_value") {
+                    return Ok(target);
+                }
+                Ok(Value::Object(fields))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// `POST /describe-item`. An answer without `item_name` is how a missing or forbidden
+    /// item can look; the caller decides.
+    pub async fn describe_item(&self, token: &Token, name: &str) -> Result<ItemInfo, ApiError> {
+        let mut body = token.body();
+        body.insert("name".into(), name.into());
+        self.post("describe-item", &body, Policy::Idempotent).await
+    }
+
+    /// Asks `validate-token` about a token that cannot exist: a V2 API answers in JSON
+    /// (usually refusing it), anything else shows the URL is not one.
+    pub async fn validate_probe(&self) -> Result<(), ApiError> {
+        let mut body = Map::new();
+        body.insert("token".into(), "t-akl-doctor-probe".into());
+        let _: Value = self
+            .post("validate-token", &body, Policy::Idempotent)
+            .await?;
+        Ok(())
+    }
+
+    /// Sends a command, retrying transient failures as `policy` allows, within the
+    /// deadline.
+    async fn post<T: DeserializeOwned>(
+        &self,
+        command: &str,
+        body: &Map<String, Value>,
+        policy: Policy,
+    ) -> Result<T, ApiError> {
+        let started = Instant::now();
+        let mut attempt = 1;
+        loop {
+            let failure = match self.attempt(command, body).await {
+                Ok(value) => return Ok(value),
+                Err(failure) => failure,
+            };
+            if !failure.retryable(policy) {
+                return Err(failure.error);
+            }
+            if attempt >= retry::MAX_ATTEMPTS {
+                return Err(ApiError::GaveUp {
+                    attempts: attempt,
+                    millis: started.elapsed().as_millis() as u64,
+                    last: Box::new(failure.error),
+                });
+            }
+            let wait = failure
+                .retry_after
+                .unwrap_or_else(|| retry::backoff(attempt));
+            if Instant::now() + wait >= self.deadline {
+                return Err(ApiError::Deadline {
+                    last: Some(failure.error.to_string()),
+                });
+            }
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// One request and its answer.
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        command: &str,
+        body: &Map<String, Value>,
+    ) -> Result<T, Failure> {
+        let unanswered = |error| Failure {
+            error,
+            retry_after: None,
+            answered: false,
+        };
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(unanswered(ApiError::Deadline { last: None }));
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .http
+            .post(self.gateway.endpoint(command))
+            .header(CONTENT_TYPE, "application/json")
+            .body(Value::Object(body.clone()).to_string())
+            .timeout(remaining.min(REQUEST_TIMEOUT))
+            .send()
+            .await
+            .map_err(|e| unanswered(self.transport(e)))?;
+
+        let status = response.status();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(CONTENT_TYPE).unwrap_or_else(|| "none".to_owned());
+        let location = header(LOCATION);
+        let retry_after = header(RETRY_AFTER).and_then(|v| retry::parse_retry_after(&v));
+        let answered = |error| Failure {
+            error,
+            retry_after,
+            answered: true,
+        };
+        let bytes = read_capped(response).await.map_err(|e| match e {
+            Capped::TooLarge => answered(ApiError::Malformed {
+                status: status.as_u16(),
+                content_type: content_type.clone(),
+                reason: format!("the body exceeds {} MiB", MAX_RESPONSE_BYTES >> 20),
+            }),
+            // The answer began and broke off: for a dynamic secret, it may have been minted.
+            Capped::Transport(e) => answered(self.transport(e)),
+        })?;
+
+        if !status.is_success() {
+            let message = match location {
+                Some(to) if status.is_redirection() => format!("redirect to {to}"),
+                _ => self.error_text(&bytes, &content_type),
+            };
+            return Err(answered(ApiError::Status {
+                status: status.as_u16(),
+                message,
+            }));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| {
+            answered(ApiError::Malformed {
+                status: status.as_u16(),
+                content_type,
+                // serde's message for a successful answer can quote the body, which holds
+                // secrets: keep only the category and position.
+                reason: match e.classify() {
+                    serde_json::error::Category::Eof => "the body is truncated".to_owned(),
+                    serde_json::error::Category::Syntax => {
+                        format!(
+                            "the body is not JSON (at line {} column {})",
+                            e.line(),
+                            e.column()
+                        )
+                    }
+                    _ => "the JSON does not have the expected shape".to_owned(),
+                },
+            })
+        })
+    }
+
+    fn transport(&self, e: reqwest::Error) -> ApiError {
+        if e.is_timeout() {
+            if Instant::now() >= self.deadline {
+                return ApiError::Deadline { last: None };
+            }
+            return ApiError::Transport(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()));
+        }
+        // reqwest's chain ("error sending request … : connection refused") is the useful
+        // part; it never contains the body.
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(inner) = source {
+            text.push_str(": ");
+            text.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        ApiError::Transport(self.clean(&text))
+    }
+
+    /// What a failed answer says: its `error` text when it is JSON, else a description of
+    /// what came instead (a proxy's HTML page, an empty body).
+    fn error_text(&self, body: &[u8], content_type: &str) -> String {
+        #[derive(Deserialize)]
+        struct ErrorBody {
+            error: Value,
+        }
+        if let Ok(ErrorBody { error }) = serde_json::from_slice(body) {
+            return self.clean(&json_text(error));
+        }
+        if body.is_empty() {
+            return "empty body".to_owned();
+        }
+        if content_type.starts_with("text/html") {
+            return "an HTML page instead of JSON (a proxy or load balancer in front of the gateway?)".to_owned();
+        }
+        match std::str::from_utf8(body) {
+            Ok(text) => self.clean(text),
+            Err(_) => format!("{} bytes of non-text {content_type}", body.len()),
+        }
+    }
+
+    /// Makes server text safe and readable on one line: credentials removed, control
+    /// characters replaced, length capped.
+    fn clean(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for secret in &self.scrub {
+            if !secret.is_empty() {
+                text = text.replace(secret.expose(), "(redacted)");
+            }
+        }
+        let mut out: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(MAX_ERROR_CHARS)
+            .collect();
+        if text.chars().count() > MAX_ERROR_CHARS {
+            out.push('…');
+        }
+        out.trim().to_owned()
+    }
+}
+
+/// A failed attempt, with what decides whether to try again.
+struct Failure {
+    error: ApiError,
+    retry_after: Option<Duration>,
+    /// Whether any answer arrived (a status line at least).
+    answered: bool,
+}
+
+impl Failure {
+    fn retryable(&self, policy: Policy) -> bool {
+        let transient = match &self.error {
+            ApiError::Transport(_) | ApiError::Malformed { .. } => true,
+            ApiError::Status { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
+            ApiError::Deadline { .. } | ApiError::GaveUp { .. } => false,
+        };
+        transient && (policy == Policy::Idempotent || !self.answered)
+    }
+}
+
+/// A JSON value as text: strings as themselves, anything else compact.
+pub fn json_text(value: Value) -> String {
+    match value {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+enum Capped {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Capped> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(Capped::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Capped::Transport)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(Capped::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(secrets: &[&str]) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            gateway: Gateway::default(),
+            deadline: Instant::now(),
+            scrub: secrets.iter().map(|s| Secret::new(*s)).collect(),
+            requests: AtomicUsize::new(0),
+        }
+    }
+
+    #[test]
+    fn server_text_is_scrubbed_flattened_and_capped() {
+        let a = api(&["t-secret-token"]);
+        assert_eq!(
+            a.clean("bad token t-secret-token\nretry"),
+            "bad token (redacted) retry"
+        );
+        let long = "x".repeat(1000);
+        assert_eq!(a.clean(&long).chars().count(), MAX_ERROR_CHARS + 1);
+    }
+
+    #[test]
+    fn error_bodies_become_readable_text() {
+        let a = api(&[]);
+        assert_eq!(
+            a.error_text(br#"{"error":"item not found"}"#, "application/json"),
+            "item not found"
+        );
+        assert!(
+            a.error_text(b"<html>502</html>", "text/html; charset=utf-8")
+                .contains("HTML page")
+        );
+        assert_eq!(a.error_text(b"", "none"), "empty body");
+        assert_eq!(a.error_text(b"plain words", "text/plain"), "plain words");
+    }
+
+    #[test]
+    fn display_and_classification() {
+        let e = ApiError::Status {
+            status: 401,
+            message: "no".into(),
+        };
+        assert_eq!(e.to_string(), "401 Unauthorized: no");
+        assert!(e.is_refusal());
+        assert!(
+            !ApiError::Status {
+                status: 429,
+                message: String::new()
+            }
+            .is_refusal()
+        );
+        assert!(
+            !ApiError::Status {
+                status: 502,
+                message: String::new()
+            }
+            .is_refusal()
+        );
+        assert!(!ApiError::Deadline { last: None }.is_refusal());
+        let err = ApiError::Transport("connection refused".into()).into_error(
+            &Gateway::default(),
+            "authentication",
+            During::Login,
+        );
+        assert_eq!(err.exit_code(), 5);
+        assert!(
+            err.to_string()
+                .contains("authentication failed at https://api.akeyless.io")
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! Writing a file of secrets: atomic, 0600 in a 0700 directory.
+//!
+//! The file is written to a temporary file in the same directory, synced, and renamed over
+//! the target, so a reader sees the old file or the new one, never half of one, and a
+//! symlink planted at the target is replaced rather than followed.
+
+use std::fs::{self, DirBuilder, File};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// A file that could not be written, with the reason kept for deciding what to do next.
+#[derive(Debug)]
+pub struct WriteError {
+    message: String,
+    source: std::io::Error,
+}
+
+impl WriteError {
+    /// The place is not ours to write (permissions, a read-only filesystem): another
+    /// place may work where a full disk would not.
+    pub fn is_denied(&self) -> bool {
+        matches!(
+            self.source.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        )
+    }
+}
+
+impl From<WriteError> for Error {
+    fn from(e: WriteError) -> Self {
+        Error::other(format!("{}: {}", e.message, e.source))
+            .hint("set AKEYLESS_ENV_FILE (or --output) to a path in a writable directory")
+    }
+}
+
+/// Temporary files of a run that was killed (kill -9 leaves them) are removed by the next
+/// write to the same directory once they are this old; younger ones may belong to a run
+/// still writing.
+const STALE: Duration = Duration::from_secs(60);
+
+/// Writes `content` to `path` atomically, creating missing directories with mode 0700.
+pub fn write(path: &Path, content: &Secret) -> Result<(), WriteError> {
+    let dir = parent(path);
+    remove_stale_temporaries(dir);
+    let fail = |what: String| {
+        move |source| WriteError {
+            message: what,
+            source,
+        }
+    };
+    create_dir(dir)?;
+    let shown = path.display();
+    // tempfile creates the file with mode 0600 before a byte is written.
+    let mut file = tempfile::Builder::new()
+        .prefix(".akl-")
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(fail(format!(
+            "cannot create a temporary file next to {shown}"
+        )))?;
+    file.write_all(content.expose().as_bytes())
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(fail(format!("cannot write {shown}")))?;
+    // On failure the temporary file is removed when `file` drops: nothing half-written.
+    file.persist(path).map_err(|e| WriteError {
+        message: format!("cannot replace {shown}"),
+        source: e.error,
+    })?;
+    // Make the rename itself durable; a directory that cannot be synced is not an error.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Proves that `path` can be written, before any request: its directory is created (0700)
+/// if missing and a temporary file is created and dropped there. Nothing is synced or
+/// renamed, and the target itself is not touched.
+pub fn check_writable(path: &Path) -> Result<(), WriteError> {
+    let dir = parent(path);
+    create_dir(dir)?;
+    tempfile::Builder::new()
+        .prefix(".akl-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|source| WriteError {
+            message: format!("cannot create a file in {}", dir.display()),
+            source,
+        })
+}
+
+fn create_dir(dir: &Path) -> Result<(), WriteError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| WriteError {
+            message: format!("cannot create the directory {}", dir.display()),
+            source,
+        })
+}
+
+/// Deletes `.akl-*.tmp` files older than `STALE` in `dir`: they hold secrets, and nothing
+/// else will ever remove them.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let old = || {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE))
+        };
+        if name.starts_with(".akl-") && name.ends_with(".tmp") && old() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+pub(super) fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_atomically_with_private_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new/.akeyless/env");
+        write(&path, &Secret::new("export A='1'\n")).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "export A='1'\n");
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        // Replacing leaves no temporary files behind.
+        write(&path, &Secret::new("export A='2'\n")).unwrap();
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["env"]);
+    }
+
+    #[test]
+    fn temporaries_of_killed_runs_are_removed_once_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir.path().join(".akl-dead.tmp");
+        let fresh = dir.path().join(".akl-live.tmp");
+        let other = dir.path().join(".other.tmp");
+        for f in [&stale, &fresh, &other] {
+            fs::write(f, "secret").unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        for f in [&stale, &other] {
+            File::options()
+                .write(true)
+                .open(f)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        write(&dir.path().join("env"), &Secret::new("")).unwrap();
+        assert!(!stale.exists(), "a stale temporary goes");
+        assert!(fresh.exists(), "a young one may belong to a live run");
+        assert!(other.exists(), "only akl's own");
+    }
+
+    #[test]
+    fn a_symlink_at_the_target_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "untouched").unwrap();
+        let path = dir.path().join("env");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        write(&path, &Secret::new("new")).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "untouched");
+        assert!(
+            !fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+}

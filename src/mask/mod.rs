@@ -1,0 +1,532 @@
+//! Streaming redaction: every occurrence of a secret in a byte stream becomes `[MASKED]`.
+//!
+//! Pure over bytes, no I/O. What is hidden, for each secret: the whole value; each line of
+//! a multi-line value; each string in a JSON value (dynamic secrets, JSON statics); and for
+//! the value and those strings, their base64 (standard and URL-safe alphabets, at each of
+//! the three byte alignments, and split into the 76-column lines `base64` prints), their
+//! URL encoding and their JSON-escaped forms. Anything shorter than `MIN_LEN` is not
+//! masked: it would blank out ordinary words and numbers all over the log, so the caller
+//! warns about it instead.
+//!
+//! Every byte that is not part of a secret passes through unchanged, and a byte is held
+//! back only while it could still be the start of one (the longest suffix of the output so
+//! far that is a proper prefix of some pattern). Overlapping occurrences merge into one
+//! `[MASKED]`, so the output does not depend on how the stream was split into chunks.
+
+mod scan;
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+use scan::Scanner;
+
+pub const MASK: &[u8] = b"[MASKED]";
+
+/// Values and lines shorter than this are not masked (documented in the README).
+pub const MIN_LEN: usize = 6;
+
+/// An unresolved run of masked bytes longer than this is emitted anyway, so memory stays
+/// bounded even when the output repeats a secret without end.
+const MAX_HELD: usize = 1 << 20;
+
+/// Longer patterns are split into overlapping pieces of this size: the automaton stays
+/// small and the open suffix to check after each chunk stays short, while every byte of a
+/// long secret is still covered (overlapping pieces merge into one `[MASKED]`).
+const MAX_PATTERN: usize = 256;
+const PIECE_STRIDE: usize = MAX_PATTERN - 32;
+
+/// Encoded forms are derived only for values up to this size (huge values are files, and
+/// their raw bytes and lines are still masked).
+const MAX_ENCODED: usize = 64 << 10;
+
+/// The byte strings to hide.
+#[derive(Debug)]
+pub struct Patterns {
+    /// Owns the patterns, sorted, which also serves "is this a proper prefix of some
+    /// pattern" by binary search.
+    scanner: Scanner,
+    max_len: usize,
+    /// Which bytes start a pattern: most output positions are rejected by this table.
+    first: [bool; 256],
+}
+
+/// A secret that could not be masked in full, for the caller's warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TooShort {
+    /// The whole value is shorter than `MIN_LEN`.
+    Value { len: usize },
+    /// This many of its lines are.
+    Lines { count: usize },
+}
+
+impl Patterns {
+    /// Patterns for every secret; returns, per secret (by index), what was too short.
+    pub fn new<'a>(
+        secrets: impl IntoIterator<Item = &'a str>,
+    ) -> (Patterns, Vec<(usize, TooShort)>) {
+        let mut set: BTreeSet<Vec<u8>> = BTreeSet::new();
+        let mut short = Vec::new();
+        for (i, value) in secrets.into_iter().enumerate() {
+            if value.is_empty() {
+                continue;
+            }
+            if value.len() < MIN_LEN {
+                short.push((i, TooShort::Value { len: value.len() }));
+                continue;
+            }
+            encoded_forms(value, &mut set);
+            if value.contains('\n') {
+                let mut count = 0;
+                for line in value.split('\n').map(|l| l.trim_end_matches('\r')) {
+                    match line.len() {
+                        0 => {}
+                        n if n < MIN_LEN => count += 1,
+                        _ => insert(&mut set, line.as_bytes()),
+                    }
+                }
+                if count > 0 {
+                    short.push((i, TooShort::Lines { count }));
+                }
+            }
+            // A JSON value's strings are its secrets (fields shorter than MIN_LEN are ids,
+            // ports and TTLs, and are skipped without a warning).
+            if let Ok(json) = serde_json::from_str::<serde_json::Value>(value) {
+                for leaf in strings(&json) {
+                    if leaf.len() >= MIN_LEN {
+                        encoded_forms(leaf, &mut set);
+                    }
+                }
+            }
+        }
+        set.retain(|p| p.len() >= MIN_LEN);
+        (Patterns::from_set(set), short)
+    }
+
+    fn from_set(set: BTreeSet<Vec<u8>>) -> Patterns {
+        let sorted: Vec<Vec<u8>> = set.into_iter().collect();
+        let mut first = [false; 256];
+        for p in &sorted {
+            first[usize::from(p[0])] = true;
+        }
+        Patterns {
+            max_len: sorted.iter().map(Vec::len).max().unwrap_or(0),
+            scanner: Scanner::new(sorted),
+            first,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scanner.patterns().is_empty()
+    }
+
+    /// Whether `s` is a proper prefix of some pattern (so more bytes could complete one).
+    fn is_proper_prefix(&self, s: &[u8]) -> bool {
+        let sorted = self.scanner.patterns();
+        let i = sorted.partition_point(|p| p.as_slice() < s);
+        sorted[i..]
+            .iter()
+            .take(2) // `s` itself may be a pattern; the next one decides
+            .any(|p| p.len() > s.len() && p.starts_with(s))
+    }
+
+    /// The length of the longest suffix of `buf` that could still grow into a pattern.
+    fn open_suffix(&self, buf: &[u8]) -> usize {
+        let window = buf.len().min(self.max_len.saturating_sub(1));
+        (buf.len() - window..buf.len())
+            .find(|&start| {
+                self.first[usize::from(buf[start])] && self.is_proper_prefix(&buf[start..])
+            })
+            .map_or(0, |start| buf.len() - start)
+    }
+
+    /// The runs of `buf` covered by overlapping occurrences, merged, in order.
+    fn runs(&self, buf: &[u8]) -> Vec<(usize, usize)> {
+        // Occurrences arrive in order of their start, so merging is one pass.
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        self.scanner.each(buf, |s, e| match runs.last_mut() {
+            Some(last) if s < last.1 => last.1 = last.1.max(e),
+            _ => runs.push((s, e)),
+        });
+        runs
+    }
+}
+
+/// Adds a pattern, split into overlapping pieces when it is long.
+fn insert(set: &mut BTreeSet<Vec<u8>>, bytes: &[u8]) {
+    if bytes.len() <= MAX_PATTERN {
+        set.insert(bytes.to_vec());
+        return;
+    }
+    let mut start = 0;
+    while start + MAX_PATTERN < bytes.len() {
+        set.insert(bytes[start..start + MAX_PATTERN].to_vec());
+        start += PIECE_STRIDE;
+    }
+    set.insert(bytes[bytes.len() - MAX_PATTERN..].to_vec());
+}
+
+/// The value and its common encodings, each as a pattern.
+fn encoded_forms(value: &str, set: &mut BTreeSet<Vec<u8>>) {
+    let bytes = value.as_bytes();
+    insert(set, bytes);
+    if bytes.len() > MAX_ENCODED {
+        return;
+    }
+    // base64 at each alignment: the part of the encoding that does not depend on what
+    // comes before or after the value in the encoded stream.
+    for offset in 0..3.min(bytes.len()) {
+        let aligned = &bytes[offset..];
+        let whole = &aligned[..aligned.len() / 3 * 3];
+        if whole.is_empty() {
+            continue;
+        }
+        let standard = STANDARD.encode(whole);
+        if offset == 0 {
+            // The exact encodings of `printf %s "$V" | base64` and `echo "$V" | base64`,
+            // padding and all, and the 76-column lines `base64` wraps them into.
+            for exact in [
+                STANDARD.encode(bytes),
+                STANDARD.encode([bytes, b"\n"].concat()),
+            ] {
+                for line in exact.as_bytes().chunks(76) {
+                    insert(set, line);
+                }
+                insert(set, exact.as_bytes());
+            }
+        }
+        insert(set, URL_SAFE_NO_PAD.encode(whole).as_bytes());
+        insert(set, standard.as_bytes());
+    }
+    insert(set, &url_encoded(bytes, false));
+    if value.contains(' ') {
+        insert(set, &url_encoded(bytes, true));
+    }
+    let json = serde_json::Value::String(value.to_owned()).to_string();
+    insert(set, &json.as_bytes()[1..json.len() - 1]);
+    insert(set, json_ascii(value).as_bytes());
+}
+
+/// Percent-encoding of everything but RFC 3986's unreserved characters; `plus_for_space`
+/// gives the form-encoding variant.
+fn url_encoded(bytes: &[u8], plus_for_space: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() * 3);
+    for &b in bytes {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b),
+            b' ' if plus_for_space => out.push(b'+'),
+            _ => out.extend_from_slice(format!("%{b:02X}").as_bytes()),
+        }
+    }
+    out
+}
+
+/// JSON string escaping with every non-ASCII character as `\uXXXX` (Python's default).
+fn json_ascii(value: &str) -> String {
+    let escaped = serde_json::Value::String(value.to_owned()).to_string();
+    let inner = &escaped[1..escaped.len() - 1];
+    let mut out = String::with_capacity(inner.len());
+    for c in inner.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+fn strings(value: &serde_json::Value) -> Vec<&str> {
+    match value {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(items) => items.iter().flat_map(strings).collect(),
+        serde_json::Value::Object(map) => map.values().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// One output stream's redactor.
+#[derive(Debug)]
+pub struct Redactor<'p> {
+    patterns: &'p Patterns,
+    /// Bytes not yet written: possibly the start of a secret, or a secret that could
+    /// still merge with the next one.
+    held: Vec<u8>,
+    /// How many leading bytes of `held` were already written masked (only after a forced
+    /// emission; they stay as context for matches that start inside them).
+    written: usize,
+}
+
+impl<'p> Redactor<'p> {
+    pub fn new(patterns: &'p Patterns) -> Self {
+        Redactor {
+            patterns,
+            held: Vec::new(),
+            written: 0,
+        }
+    }
+
+    /// Takes the next chunk of the stream and appends what can be written to `out`.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        if self.patterns.is_empty() {
+            out.extend_from_slice(chunk);
+            return;
+        }
+        if self.held.is_empty() {
+            // The usual case: nothing pending, so the chunk is scanned where it lies and
+            // only its unsettled tail is copied.
+            let open = chunk.len() - self.patterns.open_suffix(chunk);
+            let (keep_from, written) = settle(self.patterns, chunk, 0, open, out);
+            self.held.extend_from_slice(&chunk[keep_from..]);
+            self.written = written;
+        } else {
+            self.held.extend_from_slice(chunk);
+            let open = self.held.len() - self.patterns.open_suffix(&self.held);
+            self.settle_held(open, out);
+        }
+    }
+
+    /// The stream ended: nothing can grow any more.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        self.settle_held(self.held.len(), out);
+    }
+
+    fn settle_held(&mut self, open: usize, out: &mut Vec<u8>) {
+        let (keep_from, written) = settle(self.patterns, &self.held, self.written, open, out);
+        self.held.drain(..keep_from);
+        self.written = written;
+    }
+}
+
+/// Writes to `out` everything of `buf` that is settled: bytes before `open` that no future
+/// byte can make part of a secret, and masked runs that end by `open`. The first `written`
+/// bytes were written already. Returns where the unsettled tail starts and how many of its
+/// bytes were written already (masked, kept as context for occurrences starting in them).
+fn settle(
+    patterns: &Patterns,
+    buf: &[u8],
+    written: usize,
+    open: usize,
+    out: &mut Vec<u8>,
+) -> (usize, usize) {
+    let mut pos = written;
+    let mut settled = open;
+    for (s, e) in patterns.runs(buf) {
+        if e <= pos {
+            continue; // already written masked
+        }
+        if e > open {
+            // This run could still merge with an occurrence that starts in the open
+            // suffix: hold it whole, unless it has grown past any reason.
+            if buf.len() - s.min(open) > MAX_HELD {
+                out.extend_from_slice(&buf[pos..s.max(pos)]);
+                out.extend_from_slice(MASK);
+                pos = e;
+                settled = open;
+            } else {
+                settled = settled.min(s.max(pos));
+            }
+            break;
+        }
+        out.extend_from_slice(&buf[pos..s.max(pos)]);
+        out.extend_from_slice(MASK);
+        pos = e;
+    }
+    if pos < settled {
+        out.extend_from_slice(&buf[pos..settled]);
+        pos = settled;
+    }
+    let keep_from = settled.min(pos);
+    (keep_from, pos - keep_from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn patterns(secrets: &[&str]) -> Patterns {
+        Patterns::new(secrets.iter().copied()).0
+    }
+
+    fn redact(p: &Patterns, input: &[u8], chunk: usize) -> Vec<u8> {
+        let mut r = Redactor::new(p);
+        let mut out = Vec::new();
+        for c in input.chunks(chunk.max(1)) {
+            r.push(c, &mut out);
+        }
+        r.finish(&mut out);
+        out
+    }
+
+    /// The whole-input answer: every overlapping occurrence merged and replaced.
+    fn reference(p: &Patterns, input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        for (s, e) in p.runs(input) {
+            out.extend_from_slice(&input[pos..s]);
+            out.extend_from_slice(MASK);
+            pos = e;
+        }
+        out.extend_from_slice(&input[pos..]);
+        out
+    }
+
+    #[test]
+    fn masks_values_lines_fields_and_encodings() {
+        let pem = "-----BEGIN KEY-----\nMIIEowIBAAKCAQEAw\nabc\n-----END KEY-----";
+        let json = r#"{"user":"svc_account","password":"p@ss word/ü","port":5432}"#;
+        let p = patterns(&["hunter2hunter2", pem, json]);
+        let cases: &[(&str, &str)] = &[
+            ("pw=hunter2hunter2.", "pw=[MASKED]."),
+            ("line MIIEowIBAAKCAQEAw here", "line [MASKED] here"),
+            ("u=svc_account", "u=[MASKED]"),
+            ("b64 aHVudGVyMmh1bnRlcjI=\n", "b64 [MASKED]\n"),
+            ("echo|b64 aHVudGVyMmh1bnRlcjIK\n", "echo|b64 [MASKED]\n"),
+            ("url p%40ss%20word%2F%C3%BC!", "url [MASKED]!"),
+            ("form p%40ss+word%2F%C3%BC!", "form [MASKED]!"),
+            ("json \"p@ss word/\\u00fc\"", "json \"[MASKED]\""),
+            ("port 5432 stays", "port 5432 stays"),
+            ("abc stays (a short line)", "abc stays (a short line)"),
+        ];
+        for (input, want) in cases {
+            let got = redact(&p, input.as_bytes(), 3);
+            assert_eq!(String::from_utf8_lossy(&got), *want, "{input}");
+        }
+        // The whole PEM, printed as is, leaves nothing but its short line and newlines.
+        let got = String::from_utf8(redact(&p, pem.as_bytes(), 7)).unwrap();
+        assert_eq!(got, "[MASKED]");
+    }
+
+    #[test]
+    fn base64_of_a_value_in_any_position_and_wrapped() {
+        let secret = "correct-horse-battery-staple-0123456789-abcdefghijklmnopqrstuvwxyz";
+        let p = patterns(&[secret]);
+        // Inside a larger encoding, at most the two groups on each side, which mix in the
+        // neighbouring bytes, stay visible.
+        for prefix in ["", "x", "xy", "user:"] {
+            let encoded = STANDARD.encode(format!("{prefix}{secret}\n"));
+            let got = String::from_utf8(redact(&p, encoded.as_bytes(), 5)).unwrap();
+            let visible = got.len() - MASK.len();
+            assert!(
+                got.contains("[MASKED]") && visible <= 16,
+                "{prefix:?}: {got}"
+            );
+        }
+        // `base64` wraps at 76 columns; each full line is masked.
+        let mut wrapped = String::new();
+        for line in STANDARD.encode(secret).as_bytes().chunks(76) {
+            wrapped.push_str(std::str::from_utf8(line).unwrap());
+            wrapped.push('\n');
+        }
+        let got = String::from_utf8(redact(&p, wrapped.as_bytes(), 4)).unwrap();
+        assert!(!got.contains(&STANDARD.encode(secret)[..20]), "{got}");
+    }
+
+    #[test]
+    fn short_values_and_lines_are_reported() {
+        let (p, short) = Patterns::new(["abc", "longenough\nab\nxy", ""]);
+        assert_eq!(
+            short,
+            [
+                (0, TooShort::Value { len: 3 }),
+                (1, TooShort::Lines { count: 2 })
+            ]
+        );
+        assert!(!p.is_empty());
+    }
+
+    #[test]
+    fn holds_back_only_a_possible_start() {
+        let p = patterns(&["secretvalue"]);
+        let mut r = Redactor::new(&p);
+        let mut out = Vec::new();
+        r.push(b"prompt: sec", &mut out);
+        assert_eq!(out, b"prompt: ", "only `sec` could start the secret");
+        r.push(b"ond line\n", &mut out);
+        assert_eq!(out, b"prompt: second line\n");
+        r.push(b"x secretvalue", &mut out);
+        assert_eq!(
+            out, b"prompt: second line\nx [MASKED]",
+            "a complete secret is written at once"
+        );
+    }
+
+    #[test]
+    fn overlapping_secrets_merge_and_nothing_leaks() {
+        let p = patterns(&["abcdefgh", "efghijkl", "abcdef"]);
+        assert_eq!(redact(&p, b"..abcdefghijkl..", 1), b"..[MASKED]..");
+        assert_eq!(redact(&p, b"abcdefabcdefgh", 2), b"[MASKED][MASKED]");
+    }
+
+    #[test]
+    fn long_secrets_are_covered_piece_by_piece() {
+        let long: String = (0..5000)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect();
+        let p = patterns(&[&long]);
+        assert!(p.max_len <= MAX_PATTERN);
+        let input = format!("<{long}>");
+        assert_eq!(redact(&p, input.as_bytes(), 100), b"<[MASKED]>");
+    }
+
+    #[test]
+    fn endless_repetition_keeps_memory_bounded() {
+        let p = patterns(&["aaaaaa"]);
+        let mut r = Redactor::new(&p);
+        let mut out = Vec::new();
+        for _ in 0..40 {
+            r.push(&[b'a'; 64 << 10], &mut out);
+            assert!(r.held.len() <= MAX_HELD + (64 << 10));
+        }
+        r.finish(&mut out);
+        assert!(!out.windows(6).any(|w| w == b"aaaaaa"));
+    }
+
+    fn secret() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9+/=_!$-]{6,24}"
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Secrets anywhere in random output, fed in random chunk sizes: none of them gets
+        /// through, and the output is what masking the whole input at once gives.
+        #[test]
+        fn secrets_never_leak_whatever_the_chunking(
+            secrets in prop::collection::vec(secret(), 1..5),
+            noise in prop::collection::vec(any::<u8>(), 0..400),
+            inserts in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..8),
+            chunk in 1usize..64,
+        ) {
+            let p = patterns(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+            let mut input = noise.clone();
+            for (at, which) in &inserts {
+                let s = secrets[which.index(secrets.len())].as_bytes();
+                let at = at.index(input.len() + 1);
+                input.splice(at..at, s.iter().copied());
+            }
+            let out = redact(&p, &input, chunk);
+            prop_assert_eq!(&out, &reference(&p, &input));
+            for s in &secrets {
+                prop_assert!(!out.windows(s.len()).any(|w| w == s.as_bytes()), "{} leaked", s);
+            }
+        }
+
+        /// Output that holds no secret comes out byte for byte, binary included.
+        #[test]
+        fn output_without_secrets_is_unchanged(
+            secrets in prop::collection::vec(secret(), 1..5),
+            noise in prop::collection::vec(any::<u8>(), 0..2000),
+            chunk in 1usize..300,
+        ) {
+            let p = patterns(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+            prop_assume!(p.runs(&noise).is_empty());
+            prop_assert_eq!(redact(&p, &noise, chunk), noise);
+        }
+    }
+}

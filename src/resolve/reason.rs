@@ -1,0 +1,161 @@
+//! Why a reference could not be resolved, in words a user can act on, and what that
+//! means for the exit code.
+
+use std::fmt;
+
+use crate::client::{ApiError, During};
+use crate::error::Kind;
+
+use super::select::SelectError;
+
+/// Why a reference could not be resolved. Never holds a secret value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Missing and forbidden look the same in the API; say both.
+    NotFound(Option<String>),
+    NotPermitted(String),
+    WrongType(String),
+    BadVersion {
+        version: u32,
+        latest: Option<i64>,
+    },
+    VersionOnDynamic,
+    Field(SelectError),
+    NotBase64,
+    NotUtf8,
+    Nul,
+    /// The gateway no longer accepts the token (it expired during the run, or was revoked).
+    Unauthorized(String),
+    /// Any other refusal, with the gateway's text.
+    Refused(ApiError),
+    /// No usable answer (connection, 5xx, deadline): the run exits 5, not 4.
+    Unreachable(ApiError),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::NotFound(None) => f.write_str("not found or not permitted"),
+            Reason::NotFound(Some(text)) => write!(f, "not found or not permitted ({text})"),
+            Reason::NotPermitted(text) => write!(f, "not permitted ({text})"),
+            Reason::WrongType(t) => write!(
+                f,
+                "wrong type: the item is a {t}; akl reads static, dynamic and rotated secrets"
+            ),
+            Reason::BadVersion {
+                version,
+                latest: Some(latest),
+            } => {
+                write!(
+                    f,
+                    "bad version: there is no version {version} (the latest is {latest})"
+                )
+            }
+            Reason::BadVersion {
+                version,
+                latest: None,
+            } => write!(f, "bad version: there is no version {version}"),
+            Reason::VersionOnDynamic => {
+                f.write_str("wrong type: a dynamic secret has no versions; remove |version=")
+            }
+            Reason::Field(e) => write!(f, "missing field: {e}"),
+            Reason::NotBase64 => f.write_str("decode=base64: the value is not valid base64"),
+            Reason::NotUtf8 => f.write_str("decode=base64: the decoded value is not UTF-8 text"),
+            Reason::Nul => {
+                f.write_str("the value contains a NUL byte, which no environment variable can hold")
+            }
+            Reason::Unauthorized(text) => write!(f, "the token was refused ({text})"),
+            Reason::Refused(e) => write!(f, "refused: {e}"),
+            Reason::Unreachable(e) => write!(f, "no answer: {e}"),
+        }
+    }
+}
+
+impl Reason {
+    /// What this failure means for the run's exit code: 5 when no usable answer came,
+    /// else 4.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Reason::Unreachable(e) => e.kind(During::Fetch),
+            _ => Kind::Unresolved,
+        }
+    }
+}
+
+/// Turns a failed fetch into a reason a user can act on.
+pub(super) fn classify(e: ApiError, version: Option<u32>, latest: Option<i64>) -> Reason {
+    match e {
+        ApiError::Status { status: 404, .. }
+            if version.is_some_and(|v| latest.is_some_and(|l| i64::from(v) > l)) =>
+        {
+            Reason::BadVersion {
+                version: version.unwrap_or_default(),
+                latest,
+            }
+        }
+        ApiError::Status {
+            status: 404,
+            message,
+        } => match version {
+            Some(v) if message.contains("version") => Reason::BadVersion { version: v, latest },
+            _ => Reason::NotFound(Some(message)),
+        },
+        ApiError::Status {
+            status: 403,
+            message,
+        } => Reason::NotPermitted(message),
+        e if e.is_refusal() => Reason::Refused(e),
+        e => Reason::Unreachable(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_classified_for_humans() {
+        let status = |status, message: &str| ApiError::Status {
+            status,
+            message: message.into(),
+        };
+        assert_eq!(
+            classify(status(404, "x"), Some(5), Some(2)),
+            Reason::BadVersion {
+                version: 5,
+                latest: Some(2)
+            }
+        );
+        assert_eq!(
+            classify(status(404, "no version 5"), Some(5), None),
+            Reason::BadVersion {
+                version: 5,
+                latest: None
+            }
+        );
+        assert_eq!(
+            classify(status(404, "gone"), None, Some(2)),
+            Reason::NotFound(Some("gone".into()))
+        );
+        assert_eq!(
+            classify(status(403, "no"), None, None),
+            Reason::NotPermitted("no".into())
+        );
+        assert!(matches!(
+            classify(status(400, "bad"), None, None),
+            Reason::Refused(_)
+        ));
+        assert!(matches!(
+            classify(status(503, "busy"), None, None),
+            Reason::Unreachable(_)
+        ));
+        assert_eq!(
+            Reason::BadVersion {
+                version: 3,
+                latest: Some(2)
+            }
+            .to_string(),
+            "bad version: there is no version 3 (the latest is 2)"
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! Every environment variable `akl` reads, declared once, with its meaning.
+//!
+//! The constant is the variable's name, so code reads `vars::AKEYLESS_JWT` and a search
+//! for a name finds every use. `docs/contract.md` documents each one (a unit test checks
+//! that it does).
+
+macro_rules! vars {
+    ($($(#[doc = $doc:literal])+ $name:ident;)+) => {
+        $($(#[doc = $doc])+ pub const $name: &str = stringify!($name);)+
+
+        /// Every variable above with its meaning.
+        #[cfg(test)]
+        pub const ALL: &[(&str, &str)] = &[$((stringify!($name), concat!($($doc),+))),+];
+    };
+}
+
+vars! {
+    /// The V2 API base; default `https://api.akeyless.io`.
+    AKEYLESS_GATEWAY_URL;
+    /// The old V1-style gateway URL (`…/api/v1`, `:8080`), mapped to V2.
+    AKEYLESS_API_GW_URL;
+    /// The auth method's access id (`p-…`).
+    AKEYLESS_ACCESS_ID;
+    /// `jwt` or `access_key`; inferred from what is set when absent.
+    AKEYLESS_ACCESS_TYPE;
+    /// The access key, for `access_key`.
+    AKEYLESS_ACCESS_KEY;
+    /// The job's ID token (declare `id_tokens: AKEYLESS_JWT: aud: …`).
+    AKEYLESS_JWT;
+    /// The name of another variable that holds the ID token.
+    AKEYLESS_JWT_VAR;
+    /// GitLab's ID token before 17.0; a fallback for the JWT.
+    CI_JOB_JWT_V2;
+    /// GitLab's first ID token, removed in 17.0; the last fallback for the JWT.
+    CI_JOB_JWT;
+    /// A ready `t-…` or `u-…` token: no login.
+    AKEYLESS_TOKEN;
+    /// The token ci_base pipelines keep from `akeyless auth`; masked by `akl run`.
+    TOKEN;
+    /// Extra CA certificates (PEM) for a private gateway.
+    AKEYLESS_CA_CERT;
+    /// A CA bundle to trust, as OpenSSL-based tools honour it.
+    SSL_CERT_FILE;
+    /// Where `akl env` writes; default `$HOME/.akeyless/env`.
+    AKEYLESS_ENV_FILE;
+    /// The overall deadline of a run, in seconds (default 60).
+    AKEYLESS_TIMEOUT;
+    /// `true`: unresolved references are left out with a warning instead of failing.
+    AKEYLESS_ALLOW_MISSING;
+    /// The GitLab job's id: part of what `--reuse` compares, so a new job fetches anew.
+    CI_JOB_ID;
+    /// The user's home: the default env file is `$HOME/.akeyless/env`.
+    HOME;
+    /// Where the private fallback directory goes when HOME cannot hold the env file.
+    TMPDIR;
+    /// Where `akl run` looks for the command, as a shell would.
+    PATH;
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every variable akl reads is documented in the contract, with a row of its own.
+    #[test]
+    fn the_contract_documents_every_variable() {
+        let contract = include_str!("../../docs/contract.md");
+        let first_cells: Vec<&str> = contract
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `")?.split(" |").next())
+            .collect();
+        for (name, meaning) in super::ALL {
+            assert!(!meaning.is_empty(), "{name} has no meaning");
+            let quoted = format!("`{name}`");
+            assert!(
+                first_cells
+                    .iter()
+                    .any(|cell| format!("`{cell}").contains(&quoted)),
+                "docs/contract.md has no row for {name}"
+            );
+        }
+    }
+}

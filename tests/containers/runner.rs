@@ -1,0 +1,236 @@
+//! Jobs run the way GitLab Runner's Docker executor runs them (`docs/gitlab.md`): the image's
+//! ENTRYPOINT kept, the shell-detection command as CMD, every job variable in the
+//! container's environment, the job script written to stdin after `docker start`, and
+//! the same container started again for `after_script`.
+//!
+//! The images are built once per test process: a base imported from Debian's
+//! busybox-static (nothing can be pulled here), and `docker/Dockerfile` on top of it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The image the tests build; `ci_base-rs:alpine` is tagged too, for the example pipeline.
+pub const IMAGE: &str = "ci_base-rs:test";
+pub const BASE: &str = "akl-test-base:latest";
+
+/// The runner's shell detection, verbatim.
+pub const DETECT_SHELL: &str = "if [ -x /usr/local/bin/bash ]; then exec /usr/local/bin/bash; elif [ -x /usr/bin/bash ]; then exec /usr/bin/bash; elif [ -x /bin/bash ]; then exec /bin/bash; elif [ -x /usr/local/bin/sh ]; then exec /usr/local/bin/sh; elif [ -x /usr/bin/sh ]; then exec /usr/bin/sh; elif [ -x /bin/sh ]; then exec /bin/sh; elif [ -x /busybox/sh ]; then exec /busybox/sh; else echo shell not found; exit 1; fi";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A command pointed at the checkout's own Docker engine unless DOCKER_HOST says otherwise.
+pub fn with_docker_host(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    if std::env::var_os("DOCKER_HOST").is_none() {
+        cmd.env(
+            "DOCKER_HOST",
+            format!("unix://{}/target/docker/docker.sock", root().display()),
+        );
+    }
+    cmd
+}
+
+pub fn docker() -> Command {
+    with_docker_host("docker")
+}
+
+/// A docker step of the harness; a failure usually means the engine is not running.
+fn run(cmd: &mut Command) -> Output {
+    if cmd.get_program() == "docker"
+        && docker()
+            .arg("version")
+            .output()
+            .is_ok_and(|o| !o.status.success())
+    {
+        panic!("the Docker engine does not answer: make test starts it (scripts/dockerd.sh start)");
+    }
+    akl_testkit::run_ok(cmd)
+}
+
+/// Builds the images once. The release binary must be current: `make test` builds it
+/// first; a stale one would test old code.
+pub fn image() -> &'static str {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let binary = root().join("target/x86_64-unknown-linux-musl/release/akl");
+        let built = std::fs::metadata(&binary)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} is missing: run `make build` (make test does)",
+                    binary.display()
+                )
+            });
+        let newest_source = newest(&root().join("src"));
+        assert!(
+            built >= newest_source,
+            "{} is older than src/: run `make build` (make test does)",
+            binary.display()
+        );
+        let base_script = root().join("scripts/base-image.sh");
+        run(docker().arg("version").stdout(Stdio::null()));
+        run(with_docker_host("sh").arg(base_script).arg(BASE));
+        run(docker()
+            .args(["build", "-q", "-f", "docker/Dockerfile", "--build-arg"])
+            .arg(format!("BASE_IMAGE={BASE}"))
+            .args([
+                "--build-arg",
+                "APK_PACKAGES=",
+                "-t",
+                IMAGE,
+                "-t",
+                "ci_base-rs:alpine",
+                ".",
+            ])
+            .current_dir(root()));
+    });
+    IMAGE
+}
+
+/// The latest modification time of any file under `dir`.
+fn newest(dir: &Path) -> std::time::SystemTime {
+    let mut latest = std::time::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let time = if path.is_dir() {
+            newest(&path)
+        } else {
+            entry.metadata().unwrap().modified().unwrap()
+        };
+        latest = latest.max(time);
+    }
+    latest
+}
+
+/// A job: its variables and how the runner is configured to start it.
+#[derive(Default)]
+pub struct Job {
+    vars: Vec<(String, String)>,
+    docker_args: Vec<String>,
+}
+
+impl Job {
+    pub fn new() -> Job {
+        Job::default()
+    }
+
+    pub fn var(mut self, name: &str, value: impl Into<String>) -> Job {
+        self.vars.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Extra `docker create` options (`--user`, `--read-only`, a volume).
+    pub fn docker_args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Job {
+        self.docker_args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// `docker create -i`, as the executor does. Values reach docker through its own
+    /// environment (`-e NAME`), never its command line.
+    pub fn create(&self) -> Container {
+        let mut cmd = docker();
+        cmd.args(["create", "-i", "--network", "host"])
+            .args(&self.docker_args);
+        for (name, value) in &self.vars {
+            cmd.arg("-e").arg(name).env(name, value);
+        }
+        cmd.args([image(), "sh", "-c", DETECT_SHELL]);
+        let id = String::from_utf8(run(&mut cmd).stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        Container {
+            id,
+            vars: self.vars.clone(),
+        }
+    }
+}
+
+pub struct Container {
+    id: String,
+    vars: Vec<(String, String)>,
+}
+
+/// What a stage printed and how it ended.
+#[derive(Debug)]
+pub struct Stage {
+    pub code: Option<i32>,
+    pub log: String,
+    pub elapsed: Duration,
+}
+
+impl Container {
+    /// Starts the container with a stage's script on stdin, as the runner does: the
+    /// generated script first re-exports the job's variables, then runs the lines.
+    pub fn stage(&self, lines: &str) -> Stage {
+        let mut script = String::from("set -e\n");
+        for (name, value) in &self.vars {
+            script.push_str(&format!(
+                "export {name}='{}'\n",
+                value.replace('\'', r"'\''")
+            ));
+        }
+        script.push_str(lines);
+        script.push('\n');
+        let start = Instant::now();
+        let mut child = docker()
+            .args(["start", "-ai", &self.id])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("docker start");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        Stage {
+            code: out.status.code(),
+            // The job log is both streams, as the runner collects them.
+            log: format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            elapsed: start.elapsed(),
+        }
+    }
+}
+
+impl Container {
+    /// `docker stop` (SIGTERM to PID 1, SIGKILL after `grace`) from another thread, after
+    /// `delay`, as when a job is cancelled while a stage runs.
+    pub fn stop_after(&self, delay: Duration, grace: Duration) -> std::thread::JoinHandle<()> {
+        let id = self.id.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let _ = docker()
+                .args(["stop", "-t", &grace.as_secs().to_string(), &id])
+                .stdout(Stdio::null())
+                .status();
+        })
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = docker()
+            .args(["rm", "-f", &self.id])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// A directory under the build directory for tools the tests install (npm packages).
+pub fn tools_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
+}

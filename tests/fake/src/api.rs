@@ -1,0 +1,471 @@
+//! The Akeyless V2 endpoints, as akl's `docs/akeyless-api.md` describes them: kebab-case JSON
+//! requests carrying the token in the body, snake_case answers, `{"error": …}` failures.
+//!
+//! Strict where the real API is strict (required keys and their types, so a client that
+//! sends `names` as a string to `get-secret-value` fails here as it would there), lenient
+//! where clients legitimately differ (unknown keys such as the SDK's `json: false`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Map, Value, json};
+
+use super::fixture::{AuthKind, Fixture, Item, ItemKind, Producer, RotatedForm, canonical, glob};
+use super::jwt;
+
+/// A failed call: status and the `error` text.
+pub type Failure = (u16, String);
+
+fn fail<T>(status: u16, text: impl Into<String>) -> Result<T, Failure> {
+    Err((status, text.into()))
+}
+
+/// Who a token belongs to and what it may do.
+#[derive(Debug, Clone)]
+struct Session {
+    roles: Vec<String>,
+    expires_at: i64,
+}
+
+#[derive(Debug)]
+pub struct Backend {
+    pub fixture: Fixture,
+    sessions: Mutex<HashMap<String, Session>>,
+    serial: AtomicU64,
+    /// Every credential the fake handed out (tokens, dynamic secrets): test canaries.
+    pub issued: Mutex<Vec<String>>,
+}
+
+impl Backend {
+    pub fn new(fixture: Fixture) -> Self {
+        Backend {
+            fixture,
+            sessions: Mutex::default(),
+            serial: AtomicU64::new(1),
+            issued: Mutex::default(),
+        }
+    }
+
+    fn next(&self) -> u64 {
+        self.serial.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn issue(&self, value: String) -> String {
+        self.issued.lock().unwrap().push(value.clone());
+        value
+    }
+
+    pub fn call(&self, command: &str, body: &Map<String, Value>) -> Result<Value, Failure> {
+        match command {
+            "auth" => self.auth(body),
+            "validate-token" => self.validate_token(body),
+            "describe-item" => self.describe_item(body),
+            "get-secret-value" => self.get_secret_value(body),
+            "get-dynamic-secret-value" => self.get_dynamic_secret_value(body),
+            "get-rotated-secret-value" => self.get_rotated_secret_value(body),
+            other => fail(404, format!("unknown command: {other}")),
+        }
+    }
+
+    fn auth(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        let access_id = string(body, "access-id")?;
+        let access_type = optional_string(body, "access-type")?.unwrap_or("access_key");
+        let method = self.fixture.auth_method(access_id).ok_or((
+            401,
+            format!("Authentication failed: auth method {access_id} does not exist"),
+        ))?;
+        let claims = match (&method.kind, access_type) {
+            (AuthKind::AccessKey { access_key }, "access_key") => {
+                if optional_string(body, "access-key")? != Some(access_key.as_str()) {
+                    return fail(401, "Authentication failed: invalid access key");
+                }
+                Map::new()
+            }
+            (
+                AuthKind::Jwt {
+                    issuer,
+                    bound_audiences,
+                    jwks,
+                },
+                "jwt",
+            ) => {
+                let token = string(body, "jwt")?;
+                let own = [jwt::keys().0.jwk()];
+                let bounds = jwt::Bounds {
+                    jwks: jwks.as_deref().unwrap_or(&own),
+                    issuer: issuer.as_deref(),
+                    audiences: bound_audiences,
+                };
+                jwt::verify(token, &bounds)
+                    .map_err(|why| (401, format!("Authentication failed: {why}")))?
+            }
+            (AuthKind::UniversalIdentity { uid_token }, "universal_identity") => {
+                if optional_string(body, "uid-token")? != Some(uid_token.as_str()) {
+                    return fail(
+                        401,
+                        "Authentication failed: invalid universal identity token",
+                    );
+                }
+                Map::new()
+            }
+            _ => {
+                return fail(
+                    401,
+                    format!(
+                        "Authentication failed: auth method {access_id} is not of type {access_type}"
+                    ),
+                );
+            }
+        };
+        let roles = self.roles_for(access_id, &claims);
+        if roles.is_empty() && self.has_associations(access_id) {
+            return fail(
+                401,
+                "Authentication failed: the token's claims do not match the sub-claims of any role association",
+            );
+        }
+        let expires_at = jwt::now() + self.fixture.token_ttl_seconds as i64;
+        let token = self.issue(format!("t-{}", jwt::random_hex()));
+        self.sessions
+            .lock()
+            .unwrap()
+            .insert(token.clone(), Session { roles, expires_at });
+        Ok(json!({
+            "token": token,
+            "expiration": rfc3339(expires_at),
+            "creds": {"access_id": access_id, "expiry": expires_at},
+        }))
+    }
+
+    fn has_associations(&self, access_id: &str) -> bool {
+        self.fixture
+            .roles
+            .iter()
+            .flat_map(|r| &r.associations)
+            .any(|a| a.access_id == access_id)
+    }
+
+    /// Roles associated with the auth method whose sub-claims the token's claims meet:
+    /// every listed claim must equal (as a string) one of the allowed values.
+    fn roles_for(&self, access_id: &str, claims: &Map<String, Value>) -> Vec<String> {
+        let as_strings = |v: &Value| -> Vec<String> {
+            match v {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(a) => a
+                    .iter()
+                    .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+                    .collect(),
+                other => vec![other.to_string()],
+            }
+        };
+        self.fixture
+            .roles
+            .iter()
+            .filter(|role| {
+                role.associations.iter().any(|a| {
+                    a.access_id == access_id
+                        && a.sub_claims.iter().all(|(claim, allowed)| {
+                            claims
+                                .get(claim)
+                                .is_some_and(|v| as_strings(v).iter().any(|s| allowed.contains(s)))
+                        })
+                })
+            })
+            .map(|role| role.name.clone())
+            .collect()
+    }
+
+    fn session(&self, body: &Map<String, Value>) -> Result<Session, Failure> {
+        if let Some(uid) = optional_string(body, "uid-token")? {
+            let method = self.fixture.auth_methods.iter().find(|m| {
+                matches!(&m.kind, AuthKind::UniversalIdentity { uid_token } if uid_token == uid)
+            });
+            let Some(method) = method else {
+                return fail(401, "Unauthorized: invalid universal identity token");
+            };
+            let roles = self.roles_for(&method.access_id, &Map::new());
+            return Ok(Session {
+                roles,
+                expires_at: i64::MAX,
+            });
+        }
+        let Some(token) = optional_string(body, "token")? else {
+            return fail(401, "Unauthorized: missing token");
+        };
+        let session = self.sessions.lock().unwrap().get(token).cloned();
+        match session {
+            None => fail(401, "Unauthorized: invalid token"),
+            Some(s) if s.expires_at <= jwt::now() => {
+                fail(401, "Unauthorized: access token expired")
+            }
+            Some(s) => Ok(s),
+        }
+    }
+
+    /// Whether the session's roles grant `capability` on `name`; a matching `deny` wins.
+    fn allowed(&self, session: &Session, name: &str, capability: &str) -> bool {
+        let rules: Vec<_> = self
+            .fixture
+            .roles
+            .iter()
+            .filter(|r| session.roles.contains(&r.name))
+            .flat_map(|r| &r.rules)
+            .filter(|rule| glob(&rule.path, name))
+            .collect();
+        !rules
+            .iter()
+            .any(|r| r.capabilities.iter().any(|c| c == "deny"))
+            && rules
+                .iter()
+                .any(|r| r.capabilities.iter().any(|c| c == capability))
+    }
+
+    /// The item, if it exists and the session may read it; otherwise the error the
+    /// real API gives (404 for missing, 403 for forbidden).
+    fn readable(&self, session: &Session, name: &str) -> Result<&Item, Failure> {
+        let item = self.fixture.item(name).ok_or((
+            404,
+            format!("failed to get item {}: item not found", canonical(name)),
+        ))?;
+        if !self.allowed(session, &item.name, "read") {
+            return fail(
+                403,
+                format!(
+                    "access denied to item {}: the role has no read permission",
+                    item.name
+                ),
+            );
+        }
+        Ok(item)
+    }
+
+    fn validate_token(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        let token = string(body, "token")?;
+        let session = self.sessions.lock().unwrap().get(token).cloned();
+        match session {
+            None => fail(401, "Unauthorized: invalid token"),
+            Some(s) if s.expires_at <= jwt::now() => Ok(
+                json!({"is_valid": false, "reason": "token expired", "expiration": rfc3339(s.expires_at)}),
+            ),
+            Some(s) => Ok(json!({
+                "is_valid": true,
+                "expiration": rfc3339(s.expires_at),
+                "ttl": s.expires_at - jwt::now(),
+            })),
+        }
+    }
+
+    fn describe_item(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        let session = self.session(body)?;
+        let name = string(body, "name")?;
+        // Forbidden looks exactly like missing here, as it reportedly does for real.
+        let not_found = || {
+            (
+                404,
+                format!(
+                    "failed to describe item {}: item not found",
+                    canonical(name)
+                ),
+            )
+        };
+        let item = self.fixture.item(name).ok_or_else(not_found)?;
+        if !self.allowed(&session, &item.name, "read")
+            && !self.allowed(&session, &item.name, "list")
+        {
+            return Err(not_found());
+        }
+        let (sub_type, info, last_version) = match &item.kind {
+            ItemKind::Static { .. } => (
+                "generic",
+                json!({"static_secret_info": {"format": "text", "max_versions": 10}}),
+                item.static_versions().map_or(1, |v| v.len()),
+            ),
+            ItemKind::Dynamic { producer } => (
+                match producer {
+                    Producer::Sql => "mysql",
+                    Producer::Aws => "aws",
+                },
+                json!({"dynamic_secret_producer_details": {"producer_type": match producer {
+                    Producer::Sql => "mysql",
+                    Producer::Aws => "aws",
+                }, "producer_status": "ProducerConnected", "user_ttl": "60m"}}),
+                1,
+            ),
+            ItemKind::Rotated { .. } => (
+                "custom",
+                json!({"rotated_secret_details": {"rotator_creds_type": "use-self-creds", "max_versions": 3}}),
+                1,
+            ),
+            ItemKind::Certificate => ("certificate", json!({"certificate_format": "pem"}), 1),
+        };
+        Ok(json!({
+            "item_name": item.name,
+            "item_id": item_id(&item.name),
+            "display_id": format!("{:012x}", item_id(&item.name)),
+            "item_type": item.type_name(),
+            "item_sub_type": sub_type,
+            "item_size": 0,
+            "item_metadata": "",
+            "item_tags": [],
+            "is_enabled": true,
+            "item_state": "Enabled",
+            "item_accessibility": 0,
+            "last_version": last_version,
+            "with_customer_fragment": false,
+            "creation_date": "2026-01-05T10:00:00Z",
+            "modification_date": "2026-01-05T10:00:00Z",
+            "item_general_info": info,
+            "client_permissions": ["read", "list"],
+        }))
+    }
+
+    fn get_secret_value(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        let session = self.session(body)?;
+        let names = match body.get("names") {
+            Some(Value::Array(names)) if !names.is_empty() => names,
+            Some(Value::Array(_)) => return fail(400, "names must not be empty"),
+            Some(_) => return fail(400, "names must be an array of item names"),
+            None => return fail(400, "missing required parameter: names"),
+        };
+        let version = version(body)?;
+        // One bad name fails the whole call: no source says the real API answers in part,
+        // so a client must survive this.
+        let mut values = Map::new();
+        for name in names {
+            let name = name
+                .as_str()
+                .ok_or((400, "names must be strings".to_owned()))?;
+            let item = self.readable(&session, name)?;
+            let Some(versions) = item.static_versions() else {
+                return fail(
+                    400,
+                    format!(
+                        "item {} is not a static secret (it is {})",
+                        item.name,
+                        item.type_name()
+                    ),
+                );
+            };
+            let value = match version {
+                None => versions.last().copied().unwrap_or_default(),
+                Some(v) => *versions
+                    .get((v as usize).wrapping_sub(1))
+                    .ok_or((404, format!("item {} has no version {v}", item.name)))?,
+            };
+            values.insert(name.to_owned(), value.into());
+        }
+        Ok(Value::Object(values))
+    }
+
+    fn get_dynamic_secret_value(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        let session = self.session(body)?;
+        let name = string(body, "name")?;
+        let item = self.readable(&session, name)?;
+        let ItemKind::Dynamic { producer } = item.kind else {
+            return fail(
+                400,
+                format!(
+                    "item {} is not a dynamic secret (it is {})",
+                    item.name,
+                    item.type_name()
+                ),
+            );
+        };
+        // Every call mints new credentials, as the real producers do.
+        let n = self.next();
+        let random = |len: usize| {
+            let hex = format!("{}{}", jwt::random_hex(), jwt::random_hex());
+            hex[..len].to_owned()
+        };
+        Ok(match producer {
+            Producer::Sql => json!({
+                "id": format!("tmp.{n}"),
+                "user": self.issue(format!("tmp_user_{n}_{}", random(6))),
+                "password": self.issue(format!("dyn-canary-{}", random(24))),
+                "ttl_in_minutes": "60",
+            }),
+            Producer::Aws => json!({
+                "id": format!("tmp.{n}"),
+                "access_key_id": self.issue(format!("AKIA{}", random(16).to_uppercase())),
+                "secret_access_key": self.issue(format!("dyn-canary-{}", random(30))),
+                "security_token": "",
+                "ttl_in_minutes": "60",
+            }),
+        })
+    }
+
+    fn get_rotated_secret_value(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        let session = self.session(body)?;
+        let name = match body.get("names") {
+            Some(Value::String(name)) => name.as_str(),
+            Some(_) => return fail(400, "names must be a single item name (a string)"),
+            None => return fail(400, "missing required parameter: names"),
+        };
+        let item = self.readable(&session, name)?;
+        let ItemKind::Rotated { value, form } = &item.kind else {
+            return fail(
+                400,
+                format!(
+                    "item {} is not a rotated secret (it is {})",
+                    item.name,
+                    item.type_name()
+                ),
+            );
+        };
+        if let Some(v) = version(body)? {
+            if v != 1 {
+                return fail(404, format!("item {} has no version {v}", item.name));
+            }
+        }
+        let fields = Value::Object(value.clone());
+        Ok(json!({ "value": match form {
+            RotatedForm::Fields => fields,
+            RotatedForm::Payload => json!({ "payload": fields.to_string() }),
+            RotatedForm::TargetValue => json!({ "target_value": fields }),
+        }}))
+    }
+}
+
+fn string<'a>(body: &'a Map<String, Value>, key: &str) -> Result<&'a str, Failure> {
+    optional_string(body, key)?.ok_or((400, format!("missing required parameter: {key}")))
+}
+
+fn optional_string<'a>(
+    body: &'a Map<String, Value>,
+    key: &str,
+) -> Result<Option<&'a str>, Failure> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => fail(400, format!("{key} must be a string")),
+    }
+}
+
+fn version(body: &Map<String, Value>) -> Result<Option<u64>, Failure> {
+    match body.get("version") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(0) => Ok(None), // the SDK's "latest"
+            Some(n) => Ok(Some(n)),
+            None => fail(400, "version must be an integer"),
+        },
+    }
+}
+
+fn item_id(name: &str) -> u64 {
+    name.bytes().fold(1469598103934665603u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(1099511628211)
+    }) >> 16
+}
+
+/// Seconds since the epoch as RFC 3339, e.g. `2026-11-26T10:05:00Z`.
+pub fn rfc3339(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

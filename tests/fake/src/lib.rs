@@ -1,0 +1,345 @@
+//! A local Akeyless V2 API for akl's integration tests, the demo, the container tests and
+//! the benchmarks (`src/main.rs` runs it on its own: `cargo run -p fake-akeyless`).
+//!
+//! It serves HTTPS with a CA generated at start and plain HTTP, at `/`, `/api/v2/` and
+//! `/v2/`; verifies JWTs for real; issues expiring tokens bound to roles; keeps a request
+//! log; and injects latency and faults. Test-only control endpoints live under `/_fake/`,
+//! a path the real API does not have.
+
+pub mod api;
+pub mod faults;
+pub mod fixture;
+pub mod http;
+pub mod jwt;
+pub mod log;
+pub mod tls;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+pub use faults::{Fault, FaultKind};
+pub use fixture::Fixture;
+pub use log::Entry;
+
+use api::Backend;
+use fixture::{AuthKind, ItemKind};
+use http::{Delivery, Request, Response};
+
+/// The fixture the tests and the demo share.
+pub const DEFAULT_FIXTURE: &str = include_str!("../fixtures/default.json");
+
+/// Identities of the default fixture, for the tests that log in with them.
+pub mod identities {
+    /// The GitLab JWT auth method whose role association wants `grp/app` on a protected ref.
+    pub const JWT_ACCESS_ID: &str = "p-gitlab0jwt01";
+    pub const KEY_ACCESS_ID: &str = "p-accesskey003";
+    pub const ACCESS_KEY: &str = "canary-access-key-3f9a1c7d";
+    pub const UID_TOKEN: &str = "u-canary-uid-token-77aa19";
+}
+
+/// Route prefixes the V2 API is served under, longest first.
+const PREFIXES: [&str; 3] = ["/api/v2/", "/v2/", "/"];
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub bind: IpAddr,
+    /// 0 picks a free port.
+    pub https_port: u16,
+    pub http_port: u16,
+    /// Extra names for the server certificate, besides localhost and loopback.
+    pub cert_names: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            https_port: 0,
+            http_port: 0,
+            cert_names: Vec::new(),
+        }
+    }
+}
+
+pub struct Fake {
+    shared: Arc<Shared>,
+    https: SocketAddr,
+    http: SocketAddr,
+    ca_pem: String,
+}
+
+impl std::fmt::Debug for Fake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fake")
+            .field("https", &self.https)
+            .field("http", &self.http)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    backend: Backend,
+    log: log::Log,
+    faults: faults::Faults,
+    latency_ms: AtomicU64,
+    minted: Mutex<Vec<String>>,
+}
+
+impl Fake {
+    /// Starts on free loopback ports.
+    pub fn start(fixture: Fixture) -> Fake {
+        Self::start_with(fixture, Options::default()).expect("fake Akeyless server starts")
+    }
+
+    pub fn start_default() -> Fake {
+        Self::start(Fixture::from_json(DEFAULT_FIXTURE).expect("default fixture"))
+    }
+
+    pub fn start_with(fixture: Fixture, options: Options) -> io::Result<Fake> {
+        let https_listener = TcpListener::bind((options.bind, options.https_port))?;
+        let http_listener = TcpListener::bind((options.bind, options.http_port))?;
+        let tls = tls::generate(&options.cert_names);
+        let shared = Arc::new(Shared {
+            faults: faults::Faults::default(),
+            latency_ms: AtomicU64::new(fixture.latency_ms),
+            log: log::Log::default(),
+            minted: Mutex::default(),
+            backend: Backend::new(fixture),
+        });
+        shared.faults.set(shared.backend.fixture.faults.clone());
+        let fake = Fake {
+            https: https_listener.local_addr()?,
+            http: http_listener.local_addr()?,
+            ca_pem: tls.ca_pem,
+            shared: shared.clone(),
+        };
+        for (listener, config, scheme) in [
+            (https_listener, Some(tls.server), "https"),
+            (http_listener, None, "http"),
+        ] {
+            let shared = shared.clone();
+            http::serve(
+                listener,
+                config,
+                Arc::new(move |req: &Request| shared.handle(req, scheme)),
+            );
+        }
+        Ok(fake)
+    }
+
+    /// The HTTPS base URL (V2 at the root).
+    pub fn url(&self) -> String {
+        format!("https://{}", self.https)
+    }
+
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.http)
+    }
+
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    pub fn log(&self) -> Vec<Entry> {
+        self.shared.log.entries()
+    }
+
+    /// How many requests reached `endpoint` (faulted ones included).
+    pub fn count(&self, endpoint: &str) -> usize {
+        self.shared.log.counts().get(endpoint).copied().unwrap_or(0)
+    }
+
+    /// Requests per endpoint.
+    pub fn counts(&self) -> std::collections::BTreeMap<String, usize> {
+        self.shared.log.counts()
+    }
+
+    pub fn clear_log(&self) {
+        self.shared.log.clear();
+    }
+
+    pub fn set_faults(&self, faults: Vec<Fault>) {
+        self.shared.faults.set(faults);
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared
+            .latency_ms
+            .store(latency.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// A GitLab-shaped ID token signed with the key the fake's JWT auth methods trust.
+    pub fn mint_jwt(&self, overrides: &Value) -> String {
+        self.shared.mint(overrides, false)
+    }
+
+    /// The same, signed with a key no auth method trusts.
+    pub fn mint_foreign_jwt(&self, overrides: &Value) -> String {
+        self.shared.mint(overrides, true)
+    }
+
+    /// Every secret string the fake knows or handed out: item values, access keys, tokens,
+    /// dynamic credentials, minted JWTs. None of them may appear in `akl`'s output except
+    /// where the output is the secret itself.
+    pub fn canaries(&self) -> Vec<String> {
+        let fixture = &self.shared.backend.fixture;
+        let mut all: Vec<String> = Vec::new();
+        for method in &fixture.auth_methods {
+            match &method.kind {
+                AuthKind::AccessKey { access_key } => all.push(access_key.clone()),
+                AuthKind::UniversalIdentity { uid_token } => all.push(uid_token.clone()),
+                AuthKind::Jwt { .. } => {}
+            }
+        }
+        for item in &fixture.items {
+            match &item.kind {
+                ItemKind::Static { .. } => {
+                    all.extend(
+                        item.static_versions()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(str::to_owned),
+                    );
+                }
+                ItemKind::Rotated { value, .. } => {
+                    all.extend(value.values().filter_map(Value::as_str).map(str::to_owned));
+                }
+                _ => {}
+            }
+        }
+        all.extend(self.shared.backend.issued.lock().unwrap().iter().cloned());
+        all.extend(self.shared.minted.lock().unwrap().iter().cloned());
+        // Short strings would match by accident; every canary in the fixtures is long.
+        all.retain(|s| s.len() >= 8);
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+impl Shared {
+    fn mint(&self, overrides: &Value, foreign: bool) -> String {
+        let (trusted, untrusted) = jwt::keys();
+        let key = if foreign { untrusted } else { trusted };
+        let token = key.sign(&jwt::gitlab_claims(overrides));
+        self.minted.lock().unwrap().push(token.clone());
+        token
+    }
+
+    fn handle(&self, req: &Request, scheme: &str) -> Response {
+        if let Some(control) = req.path.strip_prefix("/_fake/") {
+            return self.control(control, req);
+        }
+        let error = |status: u16, text: &str| Response::json(status, &json!({ "error": text }));
+        let Some((prefix, command)) = PREFIXES
+            .iter()
+            .find_map(|p| Some((*p, req.path.strip_prefix(p)?)))
+            .filter(|(_, c)| !c.is_empty() && !c.contains('/'))
+        else {
+            return error(404, "not found");
+        };
+        if req.method != "POST" {
+            return error(405, "method not allowed: the API takes POST");
+        }
+
+        let started_ms = self.log.elapsed_ms();
+        let body: Option<Map<String, Value>> = serde_json::from_slice(&req.body).ok();
+        let mut entry = Entry {
+            endpoint: command.to_owned(),
+            prefix: prefix.to_owned(),
+            scheme: scheme.to_owned(),
+            keys: body.iter().flat_map(|b| b.keys().cloned()).collect(),
+            names: body.as_ref().map(item_names).unwrap_or_default(),
+            access_type: body
+                .as_ref()
+                .and_then(|b| b.get("access-type"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            client_type: req.header("akeylessclienttype").map(str::to_owned),
+            status: 0,
+            started_ms,
+            finished_ms: 0,
+        };
+        entry.keys.sort();
+
+        let latency = self.latency_ms.load(Ordering::Relaxed);
+        if latency > 0 {
+            std::thread::sleep(Duration::from_millis(latency));
+        }
+        let fault = self.faults.take(command);
+        let mut response = match fault.as_ref().and_then(faults::response) {
+            Some(faulted) => faulted,
+            None if !req
+                .header("content-type")
+                .is_some_and(|t| t.starts_with("application/json")) =>
+            {
+                error(400, "Content-Type must be application/json")
+            }
+            None => match body {
+                None => error(400, "the request body is not a JSON object"),
+                Some(body) => match self.backend.call(command, &body) {
+                    Ok(value) => Response::json(200, &value),
+                    Err((status, text)) => error(status, &text),
+                },
+            },
+        };
+        if fault.is_some_and(|f| f.kind == FaultKind::Truncated) {
+            response.delivery = Delivery::Truncated;
+        }
+        entry.status = response.status;
+        entry.finished_ms = self.log.elapsed_ms();
+        self.log.push(entry);
+        response
+    }
+
+    fn control(&self, path: &str, req: &Request) -> Response {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        match (req.method.as_str(), path) {
+            ("GET", "health") => Response::json(200, &json!({"ok": true})),
+            ("GET", "log") => Response::json(
+                200,
+                &json!({"entries": self.log.entries(), "counts": self.log.counts()}),
+            ),
+            ("DELETE", "log") => {
+                self.log.clear();
+                Response::new(204, "text/plain", "")
+            }
+            ("PUT", "faults") => {
+                let faults = match serde_json::from_value(body["faults"].clone()) {
+                    Ok(f) => f,
+                    Err(_) if body["faults"].is_null() => Vec::new(),
+                    Err(e) => return Response::json(400, &json!({"error": e.to_string()})),
+                };
+                self.faults.set(faults);
+                self.latency_ms
+                    .store(body["latency_ms"].as_u64().unwrap_or(0), Ordering::Relaxed);
+                Response::json(200, &json!({"ok": true}))
+            }
+            ("POST", "jwt") => {
+                let foreign = req
+                    .query
+                    .split('&')
+                    .any(|p| p == "foreign=1" || p == "foreign=true");
+                Response::json(200, &json!({"jwt": self.mint(&body, foreign)}))
+            }
+            _ => Response::json(404, &json!({"error": "unknown control endpoint"})),
+        }
+    }
+}
+
+fn item_names(body: &Map<String, Value>) -> Vec<String> {
+    match body.get("names").or_else(|| body.get("name")) {
+        Some(Value::String(name)) => vec![name.clone()],
+        Some(Value::Array(names)) => names
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
