@@ -10,7 +10,25 @@
 # stdin, never prints a secret, and never traces (no set -x: it would print them).
 set -u
 
+# GitLab's job log does not tell stdout from stderr, but Docker's attach stream reorders
+# one against the other: one stream keeps the job's lines (and `set -x` traces) in the
+# order they were written.
+exec 2>&1
+
 note() { printf 'ci_base-rs: %s\n' "$*" >&2; }
+
+# Starts the job shell under the masker, which masks the values it starts with (the
+# option names where they come from) and every value registered later: `akeyless auth`,
+# `akl get`, `akl mask`, `source ~/.akeyless/akeyless_env.sh`. AKEYLESS_MASK=false
+# starts the shell itself instead.
+run_job() {
+    option=$1
+    shift
+    case $(printf '%s' "${AKEYLESS_MASK:-true}" | tr '[:upper:]' '[:lower:]') in
+        false | 0 | no | off) exec "$@" ;;
+    esac
+    exec akl run "$option" -- "$@"
+}
 
 # The runner starts the same container again for after_script; `akl env --reuse` keeps the
 # file written for the same references, so nothing is fetched twice.
@@ -28,7 +46,7 @@ if [ -z "${AKEYLESS_ACCESS_ID:-}" ] && [ -z "${AKEYLESS_TOKEN:-}" ]; then
     if has_references; then
         note "akeyless: references found but AKEYLESS_ACCESS_ID is not set; leaving them for ~/.akeyless/akeyless_env.sh"
     fi
-    exec "$@"
+    run_job --no-resolve "$@"
 fi
 
 # `source ~/.akeyless/env` must work in the job, so HOME has to be writable: an arbitrary
@@ -69,8 +87,5 @@ else
     exit "$status"
 fi
 
-case $(printf '%s' "${AKEYLESS_MASK:-true}" | tr '[:upper:]' '[:lower:]') in
-    false | 0 | no | off) exec "$@" ;;
-esac
 # The values just written, not a second fetch.
-exec akl run --env-file "$HOME/.akeyless/env" -- "$@"
+run_job --env-file="$HOME/.akeyless/env" "$@"

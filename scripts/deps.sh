@@ -39,10 +39,10 @@ for what in "$@"; do
         test)
             musl_target
             apt_need musl-gcc:musl-tools file:file shellcheck:shellcheck dash:dash bash:bash \
-                busybox:busybox-static dockerd:docker.io docker:docker.io npm:npm rsync:rsync git:git
+                busybox:busybox-static bash-static:bash-static setpriv:util-linux dockerd:docker.io docker:docker.io npm:npm rsync:rsync git:git
             python_venv
             ;;
-        docker) apt_need dockerd:docker.io docker:docker.io busybox:busybox-static ;;
+        docker) apt_need dockerd:docker.io docker:docker.io busybox:busybox-static bash-static:bash-static ;;
         bench)
             musl_target
             apt_need musl-gcc:musl-tools /usr/bin/time:time dockerd:docker.io docker:docker.io busybox:busybox-static

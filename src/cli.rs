@@ -70,6 +70,12 @@ pub enum Command {
     Get(GetArgs),
     /// Authenticate and print the token (the only command that prints one).
     Auth(AuthArgs),
+    /// Mask values read from stdin in the output of the enclosing `akl run` (the image's
+    /// job shell included), from now on: for secrets other tools mint.
+    ///
+    /// One value per line, or all of stdin as one value with --whole. The values travel
+    /// over a private socket, never on a command line; outside a masker this fails.
+    Mask(MaskArgs),
     /// Explain the configuration and the ID token's claims, check the gateway, the login
     /// and every referenced item (by type only: no secret is fetched), and say what to fix.
     Doctor,
@@ -104,8 +110,13 @@ pub struct RunArgs {
 
     /// Take the values from this file, as `akl env` wrote it, instead of resolving
     /// references: no request is made (the image's entrypoint uses this).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_resolve")]
     pub env_file: Option<PathBuf>,
+
+    /// Resolve nothing: start with no values and mask what is registered while the
+    /// command runs (the image's entrypoint uses this for jobs that log in themselves).
+    #[arg(long)]
+    pub no_resolve: bool,
 
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
@@ -121,6 +132,13 @@ pub struct GetArgs {
     /// Do not print a newline after the value.
     #[arg(short = 'n', long)]
     pub no_newline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MaskArgs {
+    /// Read all of stdin as one value (without its final newline).
+    #[arg(long)]
+    pub whole: bool,
 }
 
 #[derive(Debug, Args)]

@@ -69,6 +69,22 @@ impl Claims {
     }
 }
 
+/// Whether `text` is a JWT: three base64url parts, the first a JSON header naming its
+/// algorithm. ID tokens of any CI, under any variable name, look like this.
+pub fn is_jwt(text: &str) -> bool {
+    let mut parts = text.trim().split('.');
+    let (Some(header), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    URL_SAFE_NO_PAD
+        .decode(header.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Map<String, Value>>(&bytes).ok())
+        .is_some_and(|header| header.contains_key("alg"))
+}
+
 fn show(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -176,6 +192,16 @@ mod tests {
             )))
             .is_err()
         );
+    }
+
+    #[test]
+    fn jwts_are_recognised_by_their_header() {
+        let token = jwt(&serde_json::json!({"sub": "x"}));
+        assert!(is_jwt(token.expose()));
+        assert!(!is_jwt("a.b.c"));
+        assert!(!is_jwt("hello"));
+        let no_alg = format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode("{}"));
+        assert!(!is_jwt(&no_alg));
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod claims;
 
 use serde_json::{Map, Value};
 
-pub use claims::Claims;
+pub use claims::{Claims, is_jwt};
 
 use crate::client::{Api, ApiError, During, Token};
 use crate::error::{Error, Result};

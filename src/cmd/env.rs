@@ -55,6 +55,8 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
         .iter()
         .map(|r| (r.var.clone(), r.value.clone()))
         .collect();
+    // Whoever sources the file exports the values: an enclosing masker learns them first.
+    super::register(env, vars.iter().map(|(_, v)| v))?;
     let content = envfile::render(&vars, args.format);
     let place = match &path {
         Some(path) => {

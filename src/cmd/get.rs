@@ -22,6 +22,7 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &GetArgs) -> Result<Exi
         .cause(&failure.reason));
     }
     let value = outcome.resolved.remove(0).value;
+    super::register(env, [&value])?;
     let newline = if args.no_newline { "" } else { "\n" };
     super::print(&format!("{}{newline}", value.expose()))?;
     Ok(ExitCode::SUCCESS)

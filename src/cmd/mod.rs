@@ -5,6 +5,7 @@ mod auth;
 mod doctor;
 mod env;
 mod get;
+mod mask;
 mod run;
 
 use std::future::Future;
@@ -15,7 +16,9 @@ use crate::auth::Session;
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Kind, Result};
 use crate::resolve::{self, Failure, Outcome, Wanted};
-use crate::settings::{Env, Overrides, Settings};
+use crate::run::channel;
+use crate::secret::Secret;
+use crate::settings::{Env, Overrides, Settings, vars};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let env = Env::from_process();
@@ -25,6 +28,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Get(args) => block_on(get::run(&env, &overrides, &args)),
         Command::Run(args) => run::run(&env, &overrides, &args),
         Command::Auth(args) => block_on(auth::run(&env, &overrides, &args)),
+        Command::Mask(args) => mask::run(&env, &args),
         Command::Doctor => block_on(doctor::run(&env, &overrides)),
     }
 }
@@ -39,6 +43,25 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         Ok(runtime) => runtime.block_on(future),
         Err(e) => panic!("cannot start the async runtime: {e}"),
     }
+}
+
+/// Registers values with the enclosing output masker (the image's job shell, an `akl run`
+/// around this one) before they are printed or written: the masker masks them from then
+/// on. Nothing to do without one; failing to reach one fails the command, so that nothing
+/// unmasked gets out.
+pub fn register<'a>(env: &Env, values: impl IntoIterator<Item = &'a Secret>) -> Result<()> {
+    let Some(socket) = env.get(vars::AKL_MASK_SOCKET)? else {
+        return Ok(());
+    };
+    let values: Vec<Secret> = values
+        .into_iter()
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .collect();
+    if values.is_empty() {
+        return Ok(());
+    }
+    channel::send(std::path::Path::new(socket), &values)
 }
 
 /// Writes command output to stdout; a closed pipe (`akl auth | head -c0`) is not a crash.

@@ -1,16 +1,19 @@
 //! `akl run`: resolve, then run a command with the values in its environment, masking
-//! them in its output unless `--no-mask`.
+//! them (and whatever is registered while it runs) in its output unless `--no-mask`.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use crate::auth::is_jwt;
 use crate::cli::RunArgs;
 use crate::envfile;
 use crate::error::{self, Error, Result};
-use crate::mask::{MIN_LEN, Patterns, TooShort};
+use crate::mask::{MIN_LEN, TooShort};
 use crate::resolve;
-use crate::run::{self, Command};
+use crate::run::{self, Command, Masker, channel};
 use crate::secret::Secret;
 use crate::settings::{self, Env, Overrides, vars};
 
@@ -43,10 +46,13 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
                 ))
             })?
         }
+        None if args.no_resolve => Vec::new(),
         None => resolve(env, overrides)?,
     };
+    // An enclosing masker sees our output too, and keeps masking after we exit.
+    super::register(env, values.iter().map(|(_, v)| v))?;
 
-    let cmd = Command {
+    let mut cmd = Command {
         program: program.clone(),
         file,
         args: rest.to_vec(),
@@ -56,17 +62,16 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
         return Err(run::exec(&cmd));
     }
 
-    let secrets: Vec<(&str, &str)> = values
+    let credentials = credentials(env);
+    let initial = values
         .iter()
-        .map(|(k, v)| (k.as_str(), v.expose()))
+        .map(|(_, v)| v.clone())
+        .chain(credentials)
         .collect();
-    let credentials: Vec<(&str, &str)> = CREDENTIALS
-        .iter()
-        .filter_map(|name| Some((*name, env.get(name).ok().flatten()?)))
-        .collect();
-    let (patterns, short) = Patterns::new(secrets.iter().chain(&credentials).map(|(_, v)| *v));
+    let parent = env.get(vars::AKL_MASK_SOCKET)?.map(PathBuf::from);
+    let (masker, short) = Masker::new(initial, parent);
     for (i, too_short) in short {
-        let Some((name, _)) = secrets.get(i) else {
+        let Some((name, _)) = values.get(i) else {
             continue;
         }; // credentials: no warning
         error::warn(match too_short {
@@ -78,11 +83,23 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
             ),
         });
     }
-    if patterns.is_empty() {
-        // Nothing to hide: no reason to stand between the command and its output.
-        return Err(run::exec(&cmd));
-    }
-    run::supervise(&cmd, patterns)
+    let masker = Arc::new(masker);
+    // The command and everything it starts register what they fetch later here.
+    let listener = match channel::Listener::start(masker.clone(), &settings::temp_dir(env)?) {
+        Ok(listener) => {
+            cmd.set_env(vars::AKL_MASK_SOCKET, listener.path().as_os_str());
+            Some(listener)
+        }
+        Err(e) => {
+            error::warn(format!(
+                "values fetched while the command runs cannot be registered with this masker ({e}); set TMPDIR to a writable directory"
+            ));
+            None
+        }
+    };
+    let code = run::supervise(&cmd, masker);
+    drop(listener);
+    code
 }
 
 /// Resolves the environment's references as `akl env` does.
@@ -96,6 +113,26 @@ fn resolve(env: &Env, overrides: &Overrides) -> Result<Vec<(String, Secret)>> {
         .into_iter()
         .map(|r| (r.var, r.value))
         .collect())
+}
+
+/// The credentials in our environment, masked silently: the known variables, the one
+/// `AKEYLESS_JWT_VAR` names, and every value shaped like a JWT (ID tokens under any name).
+fn credentials(env: &Env) -> Vec<Secret> {
+    let named = env
+        .get(vars::AKEYLESS_JWT_VAR)
+        .ok()
+        .flatten()
+        .map(str::trim);
+    let mut found: Vec<Secret> = env
+        .iter()
+        .filter_map(|(name, value)| {
+            let value = value.to_str()?;
+            let wanted = CREDENTIALS.contains(&name) || Some(name) == named || is_jwt(value);
+            (wanted && !value.is_empty()).then(|| Secret::new(value))
+        })
+        .collect();
+    found.dedup();
+    found
 }
 
 /// Our environment, byte for byte, with the resolved values in place of their references.

@@ -17,6 +17,7 @@ use crate::auth::Session;
 use crate::client::{ApiError, During, Gateway};
 use crate::error::{self, Error, Result};
 use crate::resolve::{reference, select};
+use crate::secret::Secret;
 use crate::settings::vars::{
     AKEYLESS_ACCESS_ID, AKEYLESS_ACCESS_KEY, AKEYLESS_ACCESS_TYPE, AKEYLESS_JWT, AKEYLESS_JWT_VAR,
     AKEYLESS_TOKEN,
@@ -161,13 +162,14 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
                 }
             }
             let session = Session::start(&settings(env, &args.gateway)?).await?;
-            let token = session.token().secret().expose();
+            let secret = session.token().secret();
+            let token = secret.expose();
             let text = if args.output.json || args.output.jq_expression.is_some() {
                 output(json!({ "token": token }), &args.output)?
             } else {
                 format!("Authentication succeeded.\nToken: {token}")
             };
-            print(&text)
+            print(env, secret, &text)
         }
         Command::GetSecretValue(Versioned { item, version }) => {
             let session = login(env, &item).await?;
@@ -176,16 +178,17 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
                 .get_secret_values(session.token(), &[item.name.as_str()], version)
                 .await
                 .map_err(|e| failed("get-secret-value", &item.name, e))?;
-            let value = values
+            let secret = values
                 .into_iter()
                 .next()
-                .map(|(_, v)| v.into_exposed())
+                .map(|(_, v)| v)
                 .unwrap_or_default();
+            let value = secret.expose();
             let text = match item.output.json || item.output.jq_expression.is_some() {
                 true => output(json!({ item.name.clone(): value }), &item.output)?,
-                false => value,
+                false => value.to_owned(),
             };
-            print(&text)
+            print(env, &secret, &text)
         }
         Command::GetDynamicSecretValue(item) => {
             let session = login(env, &item).await?;
@@ -194,7 +197,9 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
                 .get_dynamic_secret_value(session.token(), &item.name)
                 .await
                 .map_err(|e| failed("get-dynamic-secret-value", &item.name, e))?;
-            print(&output(Value::Object(value), &item.output)?)
+            let value = Value::Object(value);
+            let secret = Secret::new(value.to_string());
+            print(env, &secret, &output(value, &item.output)?)
         }
         Command::GetRotatedSecretValue(Versioned { item, version }) => {
             let session = login(env, &item).await?;
@@ -203,7 +208,12 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
                 .get_rotated_secret_value(session.token(), &item.name, version)
                 .await
                 .map_err(|e| failed("get-rotated-secret-value", &item.name, e))?;
-            print(&output(json!({ "value": value }), &item.output)?)
+            let secret = Secret::new(value.to_string());
+            print(
+                env,
+                &secret,
+                &output(json!({ "value": value }), &item.output)?,
+            )
         }
         Command::DescribeItem(item) => {
             let session = login(env, &item).await?;
@@ -217,7 +227,8 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
                 "item_type": info.item_type,
                 "last_version": info.last_version,
             });
-            print(&output(value, &item.output)?)
+            crate::cmd::print(&format!("{}\n", output(value, &item.output)?))?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -242,6 +253,7 @@ fn secret_flag(env: &mut Env, flag: &str, var: &str, value: &str) -> Result<()> 
     error::warn(format!(
         "{flag} puts a secret on the command line, where any process on the machine can read it; set {var} instead"
     ));
+    crate::cmd::register(env, [&Secret::new(value.trim())])?;
     env.set(var, value);
     Ok(())
 }
@@ -289,7 +301,9 @@ fn output(value: Value, out: &Output) -> Result<String> {
     Ok(select::text(selected))
 }
 
-fn print(text: &str) -> Result<ExitCode> {
+/// Prints text that shows `secret`, once the enclosing masker (if any) masks it.
+fn print(env: &Env, secret: &Secret, text: &str) -> Result<ExitCode> {
+    crate::cmd::register(env, [secret])?;
     crate::cmd::print(&format!("{text}\n"))?;
     Ok(ExitCode::SUCCESS)
 }

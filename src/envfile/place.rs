@@ -7,8 +7,8 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{self, Error, Result};
-use crate::settings::Env;
-use crate::settings::vars::{AKEYLESS_ENV_FILE, HOME, TMPDIR};
+use crate::settings::vars::{AKEYLESS_ENV_FILE, HOME};
+use crate::settings::{self, Env};
 
 use super::write::{check_writable, parent};
 
@@ -43,7 +43,7 @@ pub fn env_file(env: &Env, flag: Option<&Path>) -> Result<EnvFile> {
 /// filesystem), and says so.
 pub fn destination(env: &Env, file: EnvFile) -> Result<PathBuf> {
     let fallback = |why: String| -> Result<PathBuf> {
-        let path = private_dir(&temp_dir(env)?)?.join(".akeyless/env");
+        let path = private_dir(&settings::temp_dir(env)?)?.join(".akeyless/env");
         error::note(format!(
             "{why}; the env file goes to {} instead",
             path.display()
@@ -65,11 +65,6 @@ pub fn destination(env: &Env, file: EnvFile) -> Result<PathBuf> {
             Err(e) => Err(Error::from(e)),
         },
     }
-}
-
-/// The directory for files when HOME cannot hold them: `$TMPDIR` or `/tmp`.
-fn temp_dir(env: &Env) -> Result<PathBuf> {
-    Ok(PathBuf::from(env.get(TMPDIR)?.unwrap_or("/tmp")))
 }
 
 /// A directory only this user can use, under `tmp`, for when HOME cannot hold the file:

@@ -1,24 +1,21 @@
 //! Streaming redaction: every occurrence of a secret in a byte stream becomes `[MASKED]`.
 //!
 //! Pure over bytes, no I/O. What is hidden, for each secret: the whole value; each line of
-//! a multi-line value; each string in a JSON value (dynamic secrets, JSON statics); and for
-//! the value and those strings, their base64 (standard and URL-safe alphabets, at each of
-//! the three byte alignments, and split into the 76-column lines `base64` prints), their
-//! URL encoding and their JSON-escaped forms. Anything shorter than `MIN_LEN` is not
-//! masked: it would blank out ordinary words and numbers all over the log, so the caller
-//! warns about it instead.
+//! a multi-line value; each string in a JSON value (dynamic secrets, JSON statics); their
+//! encodings and every way a shell quotes them (`forms` lists them all). Anything shorter
+//! than `MIN_LEN` is not masked: it would blank out ordinary words and numbers all over
+//! the log, so the caller warns about it instead.
 //!
 //! Every byte that is not part of a secret passes through unchanged, and a byte is held
 //! back only while it could still be the start of one (the longest suffix of the output so
 //! far that is a proper prefix of some pattern). Overlapping occurrences merge into one
 //! `[MASKED]`, so the output does not depend on how the stream was split into chunks.
 
+mod forms;
 mod scan;
 
 use std::collections::BTreeSet;
-
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use std::sync::Arc;
 
 use scan::Scanner;
 
@@ -30,16 +27,6 @@ pub const MIN_LEN: usize = 6;
 /// An unresolved run of masked bytes longer than this is emitted anyway, so memory stays
 /// bounded even when the output repeats a secret without end.
 const MAX_HELD: usize = 1 << 20;
-
-/// Longer patterns are split into overlapping pieces of this size: the automaton stays
-/// small and the open suffix to check after each chunk stays short, while every byte of a
-/// long secret is still covered (overlapping pieces merge into one `[MASKED]`).
-const MAX_PATTERN: usize = 256;
-const PIECE_STRIDE: usize = MAX_PATTERN - 32;
-
-/// Encoded forms are derived only for values up to this size (huge values are files, and
-/// their raw bytes and lines are still masked).
-const MAX_ENCODED: usize = 64 << 10;
 
 /// The byte strings to hide.
 #[derive(Debug)]
@@ -76,14 +63,14 @@ impl Patterns {
                 short.push((i, TooShort::Value { len: value.len() }));
                 continue;
             }
-            encoded_forms(value, &mut set);
+            forms::of_value(value, &mut set);
             if value.contains('\n') {
                 let mut count = 0;
                 for line in value.split('\n').map(|l| l.trim_end_matches('\r')) {
                     match line.len() {
                         0 => {}
                         n if n < MIN_LEN => count += 1,
-                        _ => insert(&mut set, line.as_bytes()),
+                        _ => forms::of_line(line, &mut set),
                     }
                 }
                 if count > 0 {
@@ -93,9 +80,9 @@ impl Patterns {
             // A JSON value's strings are its secrets (fields shorter than MIN_LEN are ids,
             // ports and TTLs, and are skipped without a warning).
             if let Ok(json) = serde_json::from_str::<serde_json::Value>(value) {
-                for leaf in strings(&json) {
+                for leaf in forms::strings(&json) {
                     if leaf.len() >= MIN_LEN {
-                        encoded_forms(leaf, &mut set);
+                        forms::of_value(leaf, &mut set);
                     }
                 }
             }
@@ -153,106 +140,10 @@ impl Patterns {
     }
 }
 
-/// Adds a pattern, split into overlapping pieces when it is long.
-fn insert(set: &mut BTreeSet<Vec<u8>>, bytes: &[u8]) {
-    if bytes.len() <= MAX_PATTERN {
-        set.insert(bytes.to_vec());
-        return;
-    }
-    let mut start = 0;
-    while start + MAX_PATTERN < bytes.len() {
-        set.insert(bytes[start..start + MAX_PATTERN].to_vec());
-        start += PIECE_STRIDE;
-    }
-    set.insert(bytes[bytes.len() - MAX_PATTERN..].to_vec());
-}
-
-/// The value and its common encodings, each as a pattern.
-fn encoded_forms(value: &str, set: &mut BTreeSet<Vec<u8>>) {
-    let bytes = value.as_bytes();
-    insert(set, bytes);
-    if bytes.len() > MAX_ENCODED {
-        return;
-    }
-    // base64 at each alignment: the part of the encoding that does not depend on what
-    // comes before or after the value in the encoded stream.
-    for offset in 0..3.min(bytes.len()) {
-        let aligned = &bytes[offset..];
-        let whole = &aligned[..aligned.len() / 3 * 3];
-        if whole.is_empty() {
-            continue;
-        }
-        let standard = STANDARD.encode(whole);
-        if offset == 0 {
-            // The exact encodings of `printf %s "$V" | base64` and `echo "$V" | base64`,
-            // padding and all, and the 76-column lines `base64` wraps them into.
-            for exact in [
-                STANDARD.encode(bytes),
-                STANDARD.encode([bytes, b"\n"].concat()),
-            ] {
-                for line in exact.as_bytes().chunks(76) {
-                    insert(set, line);
-                }
-                insert(set, exact.as_bytes());
-            }
-        }
-        insert(set, URL_SAFE_NO_PAD.encode(whole).as_bytes());
-        insert(set, standard.as_bytes());
-    }
-    insert(set, &url_encoded(bytes, false));
-    if value.contains(' ') {
-        insert(set, &url_encoded(bytes, true));
-    }
-    let json = serde_json::Value::String(value.to_owned()).to_string();
-    insert(set, &json.as_bytes()[1..json.len() - 1]);
-    insert(set, json_ascii(value).as_bytes());
-}
-
-/// Percent-encoding of everything but RFC 3986's unreserved characters; `plus_for_space`
-/// gives the form-encoding variant.
-fn url_encoded(bytes: &[u8], plus_for_space: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() * 3);
-    for &b in bytes {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b),
-            b' ' if plus_for_space => out.push(b'+'),
-            _ => out.extend_from_slice(format!("%{b:02X}").as_bytes()),
-        }
-    }
-    out
-}
-
-/// JSON string escaping with every non-ASCII character as `\uXXXX` (Python's default).
-fn json_ascii(value: &str) -> String {
-    let escaped = serde_json::Value::String(value.to_owned()).to_string();
-    let inner = &escaped[1..escaped.len() - 1];
-    let mut out = String::with_capacity(inner.len());
-    for c in inner.chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            let mut units = [0u16; 2];
-            for unit in c.encode_utf16(&mut units) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
-    }
-    out
-}
-
-fn strings(value: &serde_json::Value) -> Vec<&str> {
-    match value {
-        serde_json::Value::String(s) => vec![s.as_str()],
-        serde_json::Value::Array(items) => items.iter().flat_map(strings).collect(),
-        serde_json::Value::Object(map) => map.values().flat_map(strings).collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// One output stream's redactor.
 #[derive(Debug)]
-pub struct Redactor<'p> {
-    patterns: &'p Patterns,
+pub struct Redactor {
+    patterns: Arc<Patterns>,
     /// Bytes not yet written: possibly the start of a secret, or a secret that could
     /// still merge with the next one.
     held: Vec<u8>,
@@ -261,13 +152,19 @@ pub struct Redactor<'p> {
     written: usize,
 }
 
-impl<'p> Redactor<'p> {
-    pub fn new(patterns: &'p Patterns) -> Self {
+impl Redactor {
+    pub fn new(patterns: Arc<Patterns>) -> Self {
         Redactor {
             patterns,
             held: Vec::new(),
             written: 0,
         }
+    }
+
+    /// Masks with `patterns` from the next chunk on (secrets registered while the command
+    /// runs). Bytes still held are judged again with them.
+    pub fn set_patterns(&mut self, patterns: Arc<Patterns>) {
+        self.patterns = patterns;
     }
 
     /// Takes the next chunk of the stream and appends what can be written to `out`.
@@ -280,7 +177,7 @@ impl<'p> Redactor<'p> {
             // The usual case: nothing pending, so the chunk is scanned where it lies and
             // only its unsettled tail is copied.
             let open = chunk.len() - self.patterns.open_suffix(chunk);
-            let (keep_from, written) = settle(self.patterns, chunk, 0, open, out);
+            let (keep_from, written) = settle(&self.patterns, chunk, 0, open, out);
             self.held.extend_from_slice(&chunk[keep_from..]);
             self.written = written;
         } else {
@@ -296,7 +193,7 @@ impl<'p> Redactor<'p> {
     }
 
     fn settle_held(&mut self, open: usize, out: &mut Vec<u8>) {
-        let (keep_from, written) = settle(self.patterns, &self.held, self.written, open, out);
+        let (keep_from, written) = settle(&self.patterns, &self.held, self.written, open, out);
         self.held.drain(..keep_from);
         self.written = written;
     }
@@ -347,14 +244,17 @@ fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use forms::MAX_PATTERN;
     use proptest::prelude::*;
 
-    fn patterns(secrets: &[&str]) -> Patterns {
-        Patterns::new(secrets.iter().copied()).0
+    fn patterns(secrets: &[&str]) -> Arc<Patterns> {
+        Arc::new(Patterns::new(secrets.iter().copied()).0)
     }
 
-    fn redact(p: &Patterns, input: &[u8], chunk: usize) -> Vec<u8> {
-        let mut r = Redactor::new(p);
+    fn redact(p: &Arc<Patterns>, input: &[u8], chunk: usize) -> Vec<u8> {
+        let mut r = Redactor::new(p.clone());
         let mut out = Vec::new();
         for c in input.chunks(chunk.max(1)) {
             r.push(c, &mut out);
@@ -443,7 +343,7 @@ mod tests {
     #[test]
     fn holds_back_only_a_possible_start() {
         let p = patterns(&["secretvalue"]);
-        let mut r = Redactor::new(&p);
+        let mut r = Redactor::new(p.clone());
         let mut out = Vec::new();
         r.push(b"prompt: sec", &mut out);
         assert_eq!(out, b"prompt: ", "only `sec` could start the secret");
@@ -477,7 +377,7 @@ mod tests {
     #[test]
     fn endless_repetition_keeps_memory_bounded() {
         let p = patterns(&["aaaaaa"]);
-        let mut r = Redactor::new(&p);
+        let mut r = Redactor::new(p.clone());
         let mut out = Vec::new();
         for _ in 0..40 {
             r.push(&[b'a'; 64 << 10], &mut out);

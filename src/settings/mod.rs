@@ -201,6 +201,11 @@ fn timeout(env: &Env) -> Result<Duration> {
         })
 }
 
+/// The directory for temporary files: `$TMPDIR`, or `/tmp`.
+pub fn temp_dir(env: &Env) -> Result<PathBuf> {
+    Ok(PathBuf::from(env.get(vars::TMPDIR)?.unwrap_or("/tmp")))
+}
+
 /// Parses a boolean setting: true/false, 1/0, yes/no, on/off, in any case.
 pub fn flag(env: &Env, name: &str) -> Result<bool> {
     let Some(raw) = env.get(name)? else {

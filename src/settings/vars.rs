@@ -55,6 +55,9 @@ vars! {
     TMPDIR;
     /// Where `akl run` looks for the command, as a shell would.
     PATH;
+    /// The socket of the output masker the job runs under (set by `akl run` for its
+    /// command): values are registered there before they are printed.
+    AKL_MASK_SOCKET;
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::runner::{Job, Stage};
 use akl_testkit::{JWT_ACCESS_ID, World, assert_no_canaries};
 
 /// A job set up as the README tells users to: gateway, CA, access id, ID token.
-fn akeyless_job(world: &World) -> Job {
+pub fn akeyless_job(world: &World) -> Job {
     Job::new()
         .docker_args([
             "-v".to_owned(),
@@ -22,7 +22,7 @@ fn akeyless_job(world: &World) -> Job {
 }
 
 #[track_caller]
-fn check(world: &World, stage: &Stage, code: i32) {
+pub fn check(world: &World, stage: &Stage, code: i32) {
     assert_eq!(stage.code, Some(code), "job log:\n{}", stage.log);
     assert_no_canaries(&world.fake, &[("the job log", &stage.log)]);
     akl_testkit::record_inspection(1);

@@ -3,4 +3,5 @@
 //! own) and, for the example pipeline, gitlab-ci-local from npm.
 
 mod jobs;
+mod masking;
 mod runner;

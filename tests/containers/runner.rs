@@ -14,6 +14,21 @@ use std::time::{Duration, Instant};
 /// The image the tests build; `ci_base-rs:alpine` is tagged too, for the example pipeline.
 pub const IMAGE: &str = "ci_base-rs:test";
 pub const BASE: &str = "akl-test-base:latest";
+/// The same on a base that has bash, which the runner's shell detection then picks.
+pub const IMAGE_BASH: &str = "ci_base-rs:test-bash";
+pub const BASE_BASH: &str = "akl-test-base:bash";
+
+/// Which image a job runs in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Image {
+    /// ci_base-rs on busybox: the job shell is busybox sh.
+    #[default]
+    Busybox,
+    /// ci_base-rs on busybox with bash added: the job shell is bash.
+    Bash,
+    /// The bare busybox base, no entrypoint: what Docker does without akl.
+    BareBase,
+}
 
 /// The runner's shell detection, verbatim.
 pub const DETECT_SHELL: &str = "if [ -x /usr/local/bin/bash ]; then exec /usr/local/bin/bash; elif [ -x /usr/bin/bash ]; then exec /usr/bin/bash; elif [ -x /bin/bash ]; then exec /bin/bash; elif [ -x /usr/local/bin/sh ]; then exec /usr/local/bin/sh; elif [ -x /usr/bin/sh ]; then exec /usr/bin/sh; elif [ -x /bin/sh ]; then exec /bin/sh; elif [ -x /busybox/sh ]; then exec /busybox/sh; else echo shell not found; exit 1; fi";
@@ -54,41 +69,56 @@ fn run(cmd: &mut Command) -> Output {
 /// Builds the images once. The release binary must be current: `make test` builds it
 /// first; a stale one would test old code.
 pub fn image() -> &'static str {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let binary = root().join("target/x86_64-unknown-linux-musl/release/akl");
-        let built = std::fs::metadata(&binary)
-            .and_then(|m| m.modified())
-            .unwrap_or_else(|_| {
-                panic!(
-                    "{} is missing: run `make build` (make test does)",
-                    binary.display()
-                )
-            });
-        let newest_source = newest(&root().join("src"));
-        assert!(
-            built >= newest_source,
-            "{} is older than src/: run `make build` (make test does)",
-            binary.display()
-        );
-        let base_script = root().join("scripts/base-image.sh");
-        run(docker().arg("version").stdout(Stdio::null()));
-        run(with_docker_host("sh").arg(base_script).arg(BASE));
-        run(docker()
-            .args(["build", "-q", "-f", "docker/Dockerfile", "--build-arg"])
-            .arg(format!("BASE_IMAGE={BASE}"))
-            .args([
-                "--build-arg",
-                "APK_PACKAGES=",
-                "-t",
-                IMAGE,
-                "-t",
-                "ci_base-rs:alpine",
-                ".",
-            ])
-            .current_dir(root()));
-    });
-    IMAGE
+    image_of(Image::Busybox)
+}
+
+pub fn image_of(kind: Image) -> &'static str {
+    static BUSYBOX: OnceLock<()> = OnceLock::new();
+    static BASH: OnceLock<()> = OnceLock::new();
+    match kind {
+        Image::Busybox => {
+            BUSYBOX.get_or_init(|| build(BASE, "", &[IMAGE, "ci_base-rs:alpine"]));
+            IMAGE
+        }
+        Image::Bash => {
+            BASH.get_or_init(|| build(BASE_BASH, "bash", &[IMAGE_BASH]));
+            IMAGE_BASH
+        }
+        Image::BareBase => {
+            BUSYBOX.get_or_init(|| build(BASE, "", &[IMAGE, "ci_base-rs:alpine"]));
+            BASE
+        }
+    }
+}
+
+/// Builds `base` from busybox-static (with `extra`) and docker/Dockerfile on it.
+fn build(base: &str, extra: &str, tags: &[&str]) {
+    let binary = root().join("target/x86_64-unknown-linux-musl/release/akl");
+    let built = std::fs::metadata(&binary)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} is missing: run `make build` (make test does)",
+                binary.display()
+            )
+        });
+    let newest_source = newest(&root().join("src"));
+    assert!(
+        built >= newest_source,
+        "{} is older than src/: run `make build` (make test does)",
+        binary.display()
+    );
+    let base_script = root().join("scripts/base-image.sh");
+    run(docker().arg("version").stdout(Stdio::null()));
+    run(with_docker_host("sh").arg(base_script).args([base, extra]));
+    let mut cmd = docker();
+    cmd.args(["build", "-q", "-f", "docker/Dockerfile", "--build-arg"])
+        .arg(format!("BASE_IMAGE={base}"))
+        .args(["--build-arg", "APK_PACKAGES="]);
+    for tag in tags {
+        cmd.args(["-t", tag]);
+    }
+    run(cmd.arg(".").current_dir(root()));
 }
 
 /// The latest modification time of any file under `dir`.
@@ -111,6 +141,7 @@ fn newest(dir: &Path) -> std::time::SystemTime {
 pub struct Job {
     vars: Vec<(String, String)>,
     docker_args: Vec<String>,
+    image: Image,
 }
 
 impl Job {
@@ -120,6 +151,12 @@ impl Job {
 
     pub fn var(mut self, name: &str, value: impl Into<String>) -> Job {
         self.vars.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// The image to run in (ci_base-rs on busybox by default).
+    pub fn image(mut self, image: Image) -> Job {
+        self.image = image;
         self
     }
 
@@ -138,7 +175,7 @@ impl Job {
         for (name, value) in &self.vars {
             cmd.arg("-e").arg(name).env(name, value);
         }
-        cmd.args([image(), "sh", "-c", DETECT_SHELL]);
+        cmd.args([image_of(self.image), "sh", "-c", DETECT_SHELL]);
         let id = String::from_utf8(run(&mut cmd).stdout)
             .unwrap()
             .trim()
@@ -177,31 +214,38 @@ impl Container {
         script.push_str(lines);
         script.push('\n');
         let start = Instant::now();
+        // The job log is both streams in the order they arrive, as the runner collects
+        // them: one file for docker's stdout and stderr.
+        let log_file = tempfile::tempfile().expect("a log file");
         let mut child = docker()
             .args(["start", "-ai", &self.id])
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file.try_clone().unwrap())
             .spawn()
             .expect("docker start");
-        use std::io::Write;
+        use std::io::{Read, Seek, Write};
         child
             .stdin
             .take()
             .unwrap()
             .write_all(script.as_bytes())
             .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let status = child.wait().unwrap();
+        let mut log = Vec::new();
+        let mut log_file = log_file;
+        log_file.rewind().unwrap();
+        log_file.read_to_end(&mut log).unwrap();
         Stage {
-            code: out.status.code(),
-            // The job log is both streams, as the runner collects them.
-            log: format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
+            code: status.code(),
+            log: String::from_utf8_lossy(&log).into_owned(),
             elapsed: start.elapsed(),
         }
+    }
+
+    /// Runs a command in the running container (`docker exec`), as root.
+    pub fn exec(&self, script: &str) -> Output {
+        run(docker().args(["exec", &self.id, "sh", "-c", script]))
     }
 }
 

@@ -8,4 +8,5 @@ mod doctor;
 mod env;
 mod faults;
 mod limits;
+mod masking;
 mod run;

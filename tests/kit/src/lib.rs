@@ -264,6 +264,11 @@ pub fn record_inspection(places: usize) {
 }
 
 /// Fails the test if any secret the fake knows appears in any of `places`.
+///
+/// A secret can leak in a form other than its own bytes: quoted by a shell (`'\''`,
+/// `\$`, `$'\303\244'`), JSON-escaped, split into lines. What survives every such form
+/// is each run of plain characters inside it, so every run of 12 or more is looked for
+/// too ([`fragments`]).
 pub fn assert_no_canaries(fake: &Fake, places: &[(&str, &String)]) {
     for canary in fake.canaries() {
         for (place, text) in places {
@@ -271,8 +276,24 @@ pub fn assert_no_canaries(fake: &Fake, places: &[(&str, &String)]) {
                 !text.contains(&canary),
                 "secret {canary:?} leaked into {place}:\n{text}"
             );
+            for fragment in fragments(&canary) {
+                assert!(
+                    !text.contains(fragment),
+                    "a piece of secret {canary:?} ({fragment:?}) leaked into {place}:\n{text}"
+                );
+            }
         }
     }
+}
+
+/// The runs of 12 or more characters of a secret that no quoting or escaping changes:
+/// letters, digits and `-_.:/+=@%`.
+pub fn fragments(secret: &str) -> Vec<&str> {
+    let plain = |c: char| c.is_alphanumeric() || "-_.:/+=@%".contains(c);
+    secret
+        .split(|c: char| !plain(c))
+        .filter(|run| run.len() >= 12)
+        .collect()
 }
 
 #[derive(Debug)]

@@ -2,19 +2,25 @@
 //! its output redacted while forwarding signals to it, and the duties of PID 1.
 //!
 //! Supervising: the command's stdin is inherited and never read here; its stdout and
-//! stderr are pipes, each pumped by a thread through its own redactor to ours, so the two
-//! streams stay separate and every byte is written as soon as it is settled. SIGINT,
-//! SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH are forwarded. The exit code is
-//! the command's, or 128+signal. As PID 1 (a container's entrypoint) `akl` also reaps the
-//! orphans the kernel hands it, as an init does.
+//! stderr are pipes, each pumped by a thread through its own redactor to ours, and every
+//! byte is written as soon as it is settled. When our stdout and stderr are one file, the
+//! command gets one pipe for both, so their order is kept. Values registered while it
+//! runs (`channel`) are masked from then on (`masker`). SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+//! SIGUSR1, SIGUSR2 and SIGWINCH are forwarded, and masking goes on until the command has
+//! exited. The exit code is the command's, or 128+signal. As PID 1 (a container's
+//! entrypoint) `akl` also reaps the orphans the kernel hands it, as an init does.
+
+pub mod channel;
+mod masker;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, ExitCode, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -24,13 +30,18 @@ use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIG
 use signal_hook::iterator::Signals;
 
 use crate::error::{Error, Kind, Result};
-use crate::mask::{Patterns, Redactor};
+use crate::mask::Redactor;
+
+pub use masker::Masker;
 
 const FORWARDED: [i32; 7] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH];
 
-/// After the command exits, how long its output may still drain: a background process
-/// it left behind can hold the pipes open for ever.
-const DRAIN: Duration = Duration::from_secs(2);
+/// After the command exits, its output drains until the pipes close, or until they have
+/// been quiet for `DRAIN_QUIET`, and never past `DRAIN_MAX`: something it left behind (a
+/// daemon, a cleanup that outlives a cancelled job's shell) may hold them open for ever,
+/// and what it still writes within that grace is kept.
+const DRAIN_QUIET: Duration = Duration::from_secs(2);
+const DRAIN_MAX: Duration = Duration::from_secs(10);
 
 /// Pipe capacity and read size for the command's output.
 const PIPE_SIZE: usize = 256 << 10;
@@ -94,6 +105,12 @@ pub fn locate(program: &OsStr, path: Option<&str>) -> Result<PathBuf> {
 }
 
 impl Command {
+    /// Sets (or replaces) one variable of the command's environment.
+    pub fn set_env(&mut self, name: &str, value: &OsStr) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.into(), value.to_owned()));
+    }
+
     fn std(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(&self.file);
         cmd.arg0(&self.program)
@@ -110,19 +127,32 @@ pub fn exec(cmd: &Command) -> Error {
     cannot_run(cmd, cmd.std().exec())
 }
 
-/// Runs the command with its output redacted and returns its exit code.
-pub fn supervise(cmd: &Command, patterns: Patterns) -> Result<ExitCode> {
+/// Runs the command with its output masked by `masker` and returns its exit code.
+pub fn supervise(cmd: &Command, masker: Arc<Masker>) -> Result<ExitCode> {
     // Handlers go in before the child exists, so no signal can slip past it.
     let mut signals =
         Signals::new(FORWARDED).map_err(|e| Error::other(format!("cannot handle signals: {e}")))?;
     let handle = signals.handle();
-    let mut child = cmd
-        .std()
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| cannot_run(cmd, e))?;
+
+    // When our stdout and stderr are one file (`2>&1`, a container's log), the command gets
+    // one pipe for both, so its two streams keep the order it wrote them in.
+    let merged = same_file(io::stdout().as_fd(), io::stderr().as_fd());
+    let (out_read, out_write) = pipe()?;
+    let (err_read, err_write) = match merged {
+        true => (None, out_write.try_clone()?),
+        false => {
+            let (read, write) = pipe()?;
+            (Some(read), write)
+        }
+    };
+    let mut std = cmd.std();
+    std.stdin(Stdio::inherit())
+        .stdout(Stdio::from(out_write))
+        .stderr(Stdio::from(err_write));
+    let mut child = std.spawn().map_err(|e| cannot_run(cmd, e))?;
+    // The write ends live on in the child only: the pipes close when it (and whatever it
+    // leaves behind) is done.
+    drop(std);
     let pid = Pid::from_child(&child);
     let forwarder = thread::spawn(move || {
         for raw in signals.forever() {
@@ -133,49 +163,107 @@ pub fn supervise(cmd: &Command, patterns: Patterns) -> Result<ExitCode> {
         }
     });
 
-    let patterns = Arc::new(patterns);
+    let started = Instant::now();
+    let activity = Arc::new(AtomicU64::new(0));
     let (done, drained) = mpsc::channel();
-    let stdout = child.stdout.take().expect("piped");
-    let stderr = child.stderr.take().expect("piped");
-    // Larger pipes mean fewer wake-ups per megabyte for a chatty command; the default
-    // 64 KiB is kept if the system refuses.
-    for fd in [stdout.as_fd(), stderr.as_fd()] {
-        let _ = rustix::pipe::fcntl_setpipe_size(fd, PIPE_SIZE);
+    let mut pumps = 0;
+    for (from, sink) in [(Some(out_read), Sink::Stdout), (err_read, Sink::Stderr)] {
+        if let Some(from) = from {
+            pumps += 1;
+            pump(
+                from,
+                sink,
+                masker.clone(),
+                Activity(started, activity.clone()),
+                done.clone(),
+            );
+        }
     }
-    pump(
-        stdout,
-        || Box::new(io::stdout()),
-        patterns.clone(),
-        done.clone(),
-    );
-    pump(stderr, || Box::new(io::stderr()), patterns, done);
 
     let status = wait(&mut child, pid)
         .map_err(|e| Error::other(format!("waiting for the command failed: {e}")))?;
-    let deadline = Instant::now() + DRAIN;
-    for _ in 0..2 {
-        if drained
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .is_err()
-        {
-            break;
-        }
-    }
+    drain(&drained, pumps, started, &activity);
     handle.close();
     let _ = forwarder.join();
     Ok(ExitCode::from(status))
 }
 
-/// Copies `from` to the sink through a redactor, writing each settled piece at once.
-fn pump<R: Read + Send + 'static>(
-    mut from: R,
-    sink: fn() -> Box<dyn Write>,
-    patterns: Arc<Patterns>,
+/// Waits for the pumps after the command exited: until every pipe closed, or until they
+/// were quiet for `DRAIN_QUIET`, and never past `DRAIN_MAX`.
+fn drain(drained: &mpsc::Receiver<()>, mut pumps: usize, started: Instant, activity: &AtomicU64) {
+    let exited = Instant::now();
+    while pumps > 0 {
+        let quiet_since = started + Duration::from_millis(activity.load(Ordering::Relaxed));
+        let quiet_until = quiet_since.max(exited) + DRAIN_QUIET;
+        let until = quiet_until.min(exited + DRAIN_MAX);
+        let now = Instant::now();
+        if now >= until {
+            return;
+        }
+        match drained.recv_timeout((until - now).min(Duration::from_millis(200))) {
+            Ok(()) => pumps -= 1,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// A new pipe, both ends closed on exec (the child gets its end through `Stdio`).
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| {
+        Error::other(format!(
+            "cannot create a pipe for the command's output: {e}"
+        ))
+    })?;
+    // Larger pipes mean fewer wake-ups per megabyte for a chatty command; the default
+    // 64 KiB is kept if the system refuses.
+    let _ = rustix::pipe::fcntl_setpipe_size(&read, PIPE_SIZE);
+    Ok((read, write))
+}
+
+/// Whether two descriptors are the same open file (same device and inode).
+fn same_file(a: BorrowedFd<'_>, b: BorrowedFd<'_>) -> bool {
+    match (rustix::fs::fstat(a), rustix::fs::fstat(b)) {
+        (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Sink {
+    Stdout,
+    Stderr,
+}
+
+/// When output last arrived, in milliseconds since the command started.
+#[derive(Debug)]
+struct Activity(Instant, Arc<AtomicU64>);
+
+impl Activity {
+    fn now(&self) {
+        let ms = self.0.elapsed().as_millis() as u64;
+        self.1.store(ms, Ordering::Relaxed);
+    }
+}
+
+/// Copies `from` to the sink through a redactor, writing each settled piece at once. The
+/// masker's patterns are looked at after every read, so a value registered before that
+/// read is masked in it.
+fn pump(
+    from: OwnedFd,
+    sink: Sink,
+    masker: Arc<Masker>,
+    activity: Activity,
     done: mpsc::Sender<()>,
 ) {
     thread::spawn(move || {
-        let mut redactor = Redactor::new(&patterns);
-        let mut sink = sink();
+        let mut from = std::fs::File::from(from);
+        let (mut epoch, patterns) = masker.patterns();
+        let mut redactor = Redactor::new(patterns);
+        let mut sink: Box<dyn Write> = match sink {
+            Sink::Stdout => Box::new(io::stdout()),
+            Sink::Stderr => Box::new(io::stderr()),
+        };
         let mut buf = vec![0; PIPE_SIZE];
         let mut out = Vec::with_capacity(buf.len() + 64);
         let mut write =
@@ -184,6 +272,12 @@ fn pump<R: Read + Send + 'static>(
             match from.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
+                    activity.now();
+                    if masker.changed_since(epoch) {
+                        let (now, patterns) = masker.patterns();
+                        epoch = now;
+                        redactor.set_patterns(patterns);
+                    }
                     out.clear();
                     redactor.push(&buf[..n], &mut out);
                     // Our side closed: stop reading, so the command sees a closed pipe as it
