@@ -1,5 +1,6 @@
-//! Gateway URLs: validating a V2 API base, and mapping the V1-style URLs that
-//! `AKEYLESS_API_GW_URL` carries (the Akeyless CLI and the old ci_base docs) onto V2.
+//! Gateway URLs: validating a V2 API base, and mapping the V1-style URLs that the Akeyless
+//! CLI and the ci_base docs use (`AKEYLESS_API_GW_URL`, and a bare `:8080` anywhere) onto
+//! V2.
 //!
 //! Pure: no I/O, table-tested. The rules are those of `docs/akeyless-api.md`, "Base URLs".
 
@@ -8,14 +9,32 @@ use reqwest::Url;
 /// Where `akl` talks to Akeyless when nothing says otherwise.
 pub const DEFAULT_GATEWAY: &str = "https://api.akeyless.io";
 
-/// A validated V2 API base URL, without a trailing slash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Gateway(Url);
+/// A validated V2 API base URL, without a trailing slash, and why it differs from what
+/// was given, if it does.
+#[derive(Debug, Clone, Eq)]
+pub struct Gateway {
+    url: Url,
+    mapped: Option<&'static str>,
+}
+
+impl PartialEq for Gateway {
+    /// Two gateways are the same when they are the same URL, however each was written.
+    fn eq(&self, other: &Self) -> bool {
+        self.url == other.url
+    }
+}
+
+/// Why a bare `:8080` is not used as given.
+const BARE_8080: &str = "a bare :8080 is the legacy V1 API of older gateways, which serve V2 at :8080/v2";
 
 impl Gateway {
-    /// Takes a V2 base as given (`AKEYLESS_GATEWAY_URL`, `--gateway-url`).
+    /// Takes a V2 base (`AKEYLESS_GATEWAY_URL`, `--gateway-url`) as given, except a bare
+    /// `:8080`: Akeyless's own docs give `https://gw:8080` for this variable, which is the
+    /// legacy V1 API; older gateways serve V2 at `:8080/v2`.
     pub fn parse_v2(input: &str) -> Result<Self, String> {
-        parse(input).map(Gateway)
+        let mut url = parse(input)?;
+        let mapped = map_bare_8080(&mut url);
+        Ok(Gateway { url, mapped })
     }
 
     /// Takes an `AKEYLESS_API_GW_URL` value, which points at the V1 API, and returns the V2
@@ -25,12 +44,19 @@ impl Gateway {
     pub fn parse_v1_compatible(input: &str) -> Result<Self, String> {
         let mut url = parse(input)?;
         let path = url.path().to_owned();
-        if let Some(prefix) = path.strip_suffix("/api/v1") {
-            url.set_path(&format!("{prefix}/api/v2"));
-        } else if (path.is_empty() || path == "/") && url.port() == Some(8080) {
-            url.set_path("/v2");
-        }
-        Ok(Gateway(url))
+        let mapped = match path.strip_suffix("/api/v1") {
+            Some(prefix) => {
+                url.set_path(&format!("{prefix}/api/v2"));
+                Some("…/api/v1 is the gateway's V1 API; its V2 API is at …/api/v2")
+            }
+            None => map_bare_8080(&mut url),
+        };
+        Ok(Gateway { url, mapped })
+    }
+
+    /// Why the base differs from what was given (for `akl doctor`), if it does.
+    pub fn mapped(&self) -> Option<&'static str> {
+        self.mapped
     }
 
     /// The URL of one API command, e.g. `https://gw:8000/api/v2/auth`.
@@ -40,8 +66,17 @@ impl Gateway {
 
     pub fn as_str(&self) -> &str {
         // `Url` always renders a root path as "/"; the base is kept without it.
-        self.0.as_str().trim_end_matches('/')
+        self.url.as_str().trim_end_matches('/')
     }
+}
+
+/// A bare `:8080` (no path) becomes `:8080/v2`.
+fn map_bare_8080(url: &mut Url) -> Option<&'static str> {
+    let bare = matches!(url.path(), "" | "/") && url.port() == Some(8080);
+    bare.then(|| {
+        url.set_path("/v2");
+        BARE_8080
+    })
 }
 
 impl Default for Gateway {
@@ -90,11 +125,27 @@ mod tests {
             ),
             ("http://10.0.0.5:8081", "http://10.0.0.5:8081"),
             ("  https://gw:8080/v2  ", "https://gw:8080/v2"),
-            // As given means as given: only the V1 variable is mapped.
+            ("https://gw:8080/custom", "https://gw:8080/custom"),
+            // As given means as given: only the V1 variable maps /api/v1.
             ("https://gw:8000/api/v1", "https://gw:8000/api/v1"),
         ] {
-            assert_eq!(Gateway::parse_v2(input).unwrap().as_str(), want, "{input}");
+            let gateway = Gateway::parse_v2(input).unwrap();
+            assert_eq!(gateway.as_str(), want, "{input}");
+            assert_eq!(gateway.mapped(), None, "{input}");
         }
+    }
+
+    #[test]
+    fn a_bare_8080_is_the_v1_api_and_maps_to_v2_everywhere() {
+        // Akeyless's GitLab doc: "AKEYLESS_GATEWAY_URL … e.g. https://Your_GW_URL:8080".
+        for input in ["https://gw.example:8080", "http://gw:8080/"] {
+            let gateway = Gateway::parse_v2(input).unwrap();
+            assert!(gateway.as_str().ends_with(":8080/v2"), "{input}");
+            assert!(gateway.mapped().unwrap().contains("legacy V1 API"));
+        }
+        let v1 = Gateway::parse_v1_compatible("https://gw:8000/api/v1").unwrap();
+        assert!(v1.mapped().unwrap().contains("/api/v1"));
+        assert_eq!(v1, Gateway::parse_v2("https://gw:8000/api/v2").unwrap());
     }
 
     #[test]
