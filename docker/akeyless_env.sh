@@ -6,15 +6,17 @@
 #   source ~/.akeyless/akeyless_env.sh
 #
 # Sourced, it replaces every exported variable whose value is an akeyless: reference with
-# the secret, in this shell, using $TOKEN when it is set (AKEYLESS_API_GW_URL and the other
-# AKEYLESS_* settings are honoured). Unlike the original it works in any POSIX shell, and a
-# reference that cannot be resolved stops the job with the reason instead of staying in
-# the variable. The values pass through a variable, never a file or a command line.
-if [ -n "${TOKEN:-}" ]; then
-    _akl_env=$(AKEYLESS_TOKEN=$TOKEN akl env --stdout </dev/null)
-else
-    _akl_env=$(akl env --stdout </dev/null)
-fi
+# the secret, in this shell. It uses $TOKEN when that holds a token; otherwise (the
+# CLI's human output from `akeyless auth` without --json, or nothing) the token
+# `akeyless auth` kept, as the Akeyless CLI would. AKEYLESS_API_GW_URL and the other
+# AKEYLESS_* settings are honoured. Unlike the original it works in any POSIX shell, and
+# a reference that cannot be resolved stops the job with the reason instead of staying in
+# the variable. The values pass through a variable, never a file or a command line, and
+# the job's masker learns them before they are set.
+case ${TOKEN:-} in
+    t-* | u-*) _akl_env=$(AKEYLESS_TOKEN=$TOKEN akl env --stdout </dev/null) ;;
+    *) _akl_env=$(akl env --stdout </dev/null) ;;
+esac
 _akl_status=$?
 if [ "$_akl_status" -eq 0 ]; then
     eval "$_akl_env"

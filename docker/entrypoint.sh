@@ -8,7 +8,14 @@
 # (GitLab masks only what it knew before the job started), passes stdin on untouched,
 # forwards signals, returns the job's exit code and reaps orphans as PID 1. It never reads
 # stdin, never prints a secret, and never traces (no set -x: it would print them).
+# docs/gitlab.md has the runner facts this relies on.
 set -u
+
+# Outside a GitLab job (GitLab's native steps start the image with none of the job's
+# variables; a plain `docker run`), there is nothing to set up: pass through, silently.
+if [ -z "${GITLAB_CI:-}" ] && [ -z "${AKEYLESS_ACCESS_ID:-}" ] && [ -z "${AKEYLESS_TOKEN:-}" ]; then
+    exec "$@"
+fi
 
 # GitLab's job log does not tell stdout from stderr, but Docker's attach stream reorders
 # one against the other: one stream keeps the job's lines (and `set -x` traces) in the
@@ -18,7 +25,7 @@ exec 2>&1
 note() { printf 'ci_base-rs: %s\n' "$*" >&2; }
 
 # Starts the job shell under the masker, which masks the values it starts with (the
-# option names where they come from) and every value registered later: `akeyless auth`,
+# option says where they come from) and every value registered later: `akeyless auth`,
 # `akl get`, `akl mask`, `source ~/.akeyless/akeyless_env.sh`. AKEYLESS_MASK=false
 # starts the shell itself instead.
 run_job() {
@@ -30,29 +37,11 @@ run_job() {
     exec akl run "$option" -- "$@"
 }
 
-# The runner starts the same container again for after_script; `akl env --reuse` keeps the
-# file written for the same references, so nothing is fetched twice.
-
-has_references() {
-    # Values may span lines, so a continuation line can match too; akl then finds no
-    # references and says so. Nothing is printed here either way.
-    env | grep -q '^[A-Za-z_][A-Za-z0-9_]*=akeyless:'
-}
-
-if [ -z "${AKEYLESS_ACCESS_ID:-}" ] && [ -z "${AKEYLESS_TOKEN:-}" ]; then
-    # A job that does not use Akeyless gets a plain base image. One that has references
-    # but no credentials is a ci_base pipeline that logs in itself later
-    # (`akeyless auth`, then `source ~/.akeyless/akeyless_env.sh`).
-    if has_references; then
-        note "akeyless: references found but AKEYLESS_ACCESS_ID is not set; leaving them for ~/.akeyless/akeyless_env.sh"
-    fi
-    run_job --no-resolve "$@"
-fi
-
-# `source ~/.akeyless/env` must work in the job, so HOME has to be writable: an arbitrary
-# --user has HOME=/ (no passwd entry), and a read-only root filesystem has no writable HOME
-# at all. Then the private directory akl itself falls back to becomes HOME for the job.
-# Writability is probed by writing: `test -w` says yes to root on a read-only filesystem.
+# `source ~/.akeyless/env` and `source ~/.akeyless/akeyless_env.sh` must work in the job,
+# so HOME has to be writable: an arbitrary --user has HOME=/ (no passwd entry), and a
+# read-only root filesystem has no writable HOME at all. Then a private directory under
+# TMPDIR becomes HOME for the job. Writability is probed by writing: `test -w` says yes
+# to root on a read-only filesystem.
 home_writable() {
     [ -n "${HOME:-}" ] || return 1
     (umask 077 && mkdir -p "$HOME/.akeyless" && : >"$HOME/.akeyless/.probe" && rm -f "$HOME/.akeyless/.probe") 2>/dev/null
@@ -62,8 +51,28 @@ if ! home_writable; then
     HOME="${TMPDIR:-/tmp}/akl-$(id -u)"
     export HOME
     home_writable || { note "neither HOME ($old_home) nor $HOME is writable"; exit 1; }
-    cp /usr/local/share/ci_base-rs/akeyless_env.sh "$HOME/.akeyless/akeyless_env.sh" 2>/dev/null
     note "HOME $old_home is not writable; HOME is $HOME for this job"
+fi
+# The legacy script, in whatever HOME the job has (the image puts it in root's).
+if [ ! -f "$HOME/.akeyless/akeyless_env.sh" ]; then
+    cp /usr/local/share/ci_base-rs/akeyless_env.sh "$HOME/.akeyless/akeyless_env.sh" 2>/dev/null \
+        || note "cannot put akeyless_env.sh into $HOME/.akeyless"
+fi
+
+has_references() {
+    # Values may span lines, so a continuation line can match too; akl then finds no
+    # references and says so. Nothing is printed here either way.
+    env | grep -q '^[A-Za-z_][A-Za-z0-9_]*=akeyless:'
+}
+
+if [ -z "${AKEYLESS_ACCESS_ID:-}" ] && [ -z "${AKEYLESS_TOKEN:-}" ]; then
+    # A job that does not use Akeyless gets its shell, masked. One that has references but
+    # no credentials is a ci_base pipeline that logs in itself later (`akeyless auth`,
+    # then `source ~/.akeyless/akeyless_env.sh`): what it fetches is masked from then on.
+    if has_references; then
+        note "akeyless: references found but AKEYLESS_ACCESS_ID is not set; leaving them for ~/.akeyless/akeyless_env.sh"
+    fi
+    run_job --no-resolve "$@"
 fi
 
 section() {
@@ -74,11 +83,14 @@ section() {
     esac
 }
 
-# akl prints only notes and errors, never values; stdin is closed to it on purpose.
+# The runner starts the same container again for after_script; `akl env --reuse` keeps the
+# file written for the same references, so nothing is fetched twice. akl prints only
+# notes and errors, never values; stdin is closed to it on purpose.
 if output=$(akl env --reuse 2>&1 </dev/null); then
+    # The summary (akl's last line) is the section's header; the rest goes inside.
     summary=$(printf '%s\n' "$output" | tail -n 1)
     section start "Akeyless secrets: ${summary#akl: }"
-    printf '%s\n' "$output" >&2
+    printf '%s\n' "$output" | sed '$d' >&2
     section end
 else
     status=$?
@@ -88,4 +100,4 @@ else
 fi
 
 # The values just written, not a second fetch.
-run_job --env-file="$HOME/.akeyless/env" "$@"
+run_job --env-file="${AKEYLESS_ENV_FILE:-$HOME/.akeyless/env}" "$@"

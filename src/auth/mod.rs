@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 pub use claims::{Claims, is_jwt};
 
-use crate::client::{Api, ApiError, During, Token};
+use crate::client::{Api, ApiError, During, Login, Token};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::settings::{Credentials, Settings};
@@ -22,6 +22,8 @@ pub struct Session {
     api: Api,
     credentials: Credentials,
     token: Token,
+    /// The answer of the last login; none with a ready token.
+    login: Option<Login>,
     /// Whether the one re-login of a run has happened.
     renewed: bool,
 }
@@ -30,13 +32,19 @@ impl Session {
     /// Logs in (or takes the ready token) with the client `settings` describe.
     pub async fn start(settings: &Settings) -> Result<Session> {
         let mut api = settings.client()?;
-        let token = login(&mut api, &settings.credentials).await?;
+        let (token, login) = login(&mut api, &settings.credentials).await?;
         Ok(Session {
             api,
             credentials: settings.credentials.clone(),
             token,
+            login,
             renewed: false,
         })
+    }
+
+    /// The answer of the login, if there was one (`akeyless auth` shows and keeps it).
+    pub fn login(&self) -> Option<&Login> {
+        self.login.as_ref()
     }
 
     pub fn api(&self) -> &Api {
@@ -51,21 +59,21 @@ impl Session {
     /// in again, once per run. Returns whether there is a new token to try; a ready
     /// `AKEYLESS_TOKEN` cannot be renewed.
     pub async fn renew(&mut self) -> Result<bool> {
-        if self.renewed || matches!(self.credentials, Credentials::Token(_)) {
+        if self.renewed || matches!(self.credentials, Credentials::Token { .. }) {
             return Ok(false);
         }
         self.renewed = true;
-        self.token = login(&mut self.api, &self.credentials).await?;
+        (self.token, self.login) = login(&mut self.api, &self.credentials).await?;
         Ok(true)
     }
 
     /// The error for a token the gateway keeps refusing while doing `what`.
     pub fn refused(&self, what: &str, reason: &str) -> Error {
         let err = Error::auth(format!("the gateway refused the token while {what}")).cause(reason);
-        match self.credentials {
-            Credentials::Token(_) => err.hint(
-                "AKEYLESS_TOKEN has expired or was revoked: get a new one, or let akl log in",
-            ),
+        match &self.credentials {
+            Credentials::Token { from, .. } => err.hint(format!(
+                "{from} has expired or was revoked: get a new one, or let akl log in"
+            )),
             _ => err.hint(
                 "a fresh login was refused too: check the auth method and its role association",
             ),
@@ -73,10 +81,11 @@ impl Session {
     }
 }
 
-/// Returns the token for this run, authenticating if the credentials are not one already.
-pub async fn login(api: &mut Api, credentials: &Credentials) -> Result<Token> {
+/// Returns the token for this run, authenticating if the credentials are not one already,
+/// and the login's answer when there was a login.
+pub async fn login(api: &mut Api, credentials: &Credentials) -> Result<(Token, Option<Login>)> {
     let (access_id, body) = match credentials {
-        Credentials::Token(token) => return Ok(token.clone()),
+        Credentials::Token { token, .. } => return Ok((token.clone(), None)),
         Credentials::AccessKey {
             access_id,
             access_key,
@@ -89,13 +98,14 @@ pub async fn login(api: &mut Api, credentials: &Credentials) -> Result<Token> {
         }
     };
     match api.auth(body).await {
-        Ok(value) => {
-            api.scrub_also(&value);
-            Token::parse(value.expose()).map_err(|why| {
+        Ok(login) => {
+            api.scrub_also(&login.token);
+            let token = Token::parse(login.token.expose()).map_err(|why| {
                 Error::other(format!(
                     "the gateway answered /auth with a token akl does not understand: {why}"
                 ))
-            })
+            })?;
+            Ok((token, Some(login)))
         }
         Err(err) if err.is_refusal() => Err(refused(api, access_id, credentials, err)),
         Err(err) => Err(err.into_error(api.gateway(), "authentication", During::Login)),
@@ -116,6 +126,21 @@ fn auth_body(
 }
 
 fn refused(api: &Api, access_id: &str, credentials: &Credentials, err: ApiError) -> Error {
+    // Auth methods can limit which client types may log in (`allowed-client-type`).
+    if err.to_string().to_ascii_lowercase().contains("client type") {
+        return Error::new(
+            err.kind(During::Login),
+            format!(
+                "authentication with access id {access_id} was refused for the client type akl sent ({})",
+                api.client_type()
+            ),
+        )
+        .cause(&err)
+        .hint(format!(
+            "the auth method allows only some client types: set {} to one it allows (the Akeyless CLI sends cli), or allow this one on the auth method",
+            crate::settings::vars::AKEYLESS_CLIENT_TYPE
+        ));
+    }
     let mut error = Error::new(
         err.kind(During::Login),
         format!(

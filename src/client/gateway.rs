@@ -25,7 +25,8 @@ impl PartialEq for Gateway {
 }
 
 /// Why a bare `:8080` is not used as given.
-const BARE_8080: &str = "a bare :8080 is the legacy V1 API of older gateways, which serve V2 at :8080/v2";
+const BARE_8080: &str =
+    "a bare :8080 is the legacy V1 API of older gateways, which serve V2 at :8080/v2";
 
 impl Gateway {
     /// Takes a V2 base (`AKEYLESS_GATEWAY_URL`, `--gateway-url`) as given, except a bare

@@ -31,8 +31,8 @@ pub use gateway::Gateway;
 pub use tls::Anchors;
 pub use token::Token;
 
-/// Sent as `akeylessclienttype`, which auth methods can filter on.
-const CLIENT_TYPE: &str = "akl";
+/// What `akl` sends as `akeylessclienttype` unless told otherwise.
+pub const CLIENT_TYPE: &str = "akl";
 const USER_AGENT: &str = concat!("akl/", env!("CARGO_PKG_VERSION"));
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Dynamic secrets may take the producer's own timeout (15 s by default) to answer.
@@ -53,6 +53,42 @@ pub struct Api {
     scrub: Vec<Secret>,
     /// Requests sent, for the summary line.
     requests: AtomicUsize,
+    client_type: String,
+}
+
+/// A login: the token, when it expires (seconds since the epoch, if the answer says),
+/// and the whole answer (which `akeyless auth --json` prints).
+#[derive(Debug)]
+pub struct Login {
+    pub token: Secret,
+    pub expiry: Option<i64>,
+    pub answer: Secret,
+}
+
+/// What a dynamic secret's producer is given: `key=value` or JSON arguments, and how long
+/// it may take, in seconds (the API's default is 15).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProducerArgs {
+    pub args: Vec<String>,
+    pub timeout: Option<u32>,
+}
+
+/// What to list: a folder, optionally narrowed by a name substring, item types
+/// (`static-secret`, `dynamic-secret`, …) and to the folder itself.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub path: String,
+    pub filter: Option<String>,
+    pub types: Vec<String>,
+    pub current_folder: bool,
+}
+
+/// Every page of a listing, joined: the items as the API describes them (`item_name`,
+/// `item_type`, …) and the sub-folders' paths.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub items: Vec<Map<String, Value>>,
+    pub folders: Vec<String>,
 }
 
 /// The answer of `describe-item`, reduced to what dispatch needs.
@@ -73,12 +109,20 @@ pub struct Options {
     pub timeout: Duration,
     /// Credentials to remove from any server text before it is shown.
     pub scrub: Vec<Secret>,
+    /// Sent as `akeylessclienttype`: auth methods can limit which client types may log in.
+    pub client_type: String,
 }
 
 impl Api {
     pub fn new(options: Options) -> Result<Self> {
         let mut headers = HeaderMap::new();
-        headers.insert("akeylessclienttype", HeaderValue::from_static(CLIENT_TYPE));
+        let client_type = HeaderValue::from_str(&options.client_type).map_err(|_| {
+            Error::usage(format!(
+                "the client type `{}` cannot be sent in an HTTP header",
+                options.client_type
+            ))
+        })?;
+        headers.insert("akeylessclienttype", client_type);
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls::client_config(&options.anchors)?)
             .user_agent(USER_AGENT)
@@ -97,11 +141,17 @@ impl Api {
             deadline: Instant::now() + options.timeout,
             scrub: options.scrub,
             requests: AtomicUsize::new(0),
+            client_type: options.client_type,
         })
     }
 
     pub fn gateway(&self) -> &Gateway {
         &self.gateway
+    }
+
+    /// What this client sends as `akeylessclienttype`.
+    pub fn client_type(&self) -> &str {
+        &self.client_type
     }
 
     /// How many requests this client has sent.
@@ -114,21 +164,28 @@ impl Api {
         self.scrub.push(secret.clone());
     }
 
-    /// `POST /auth` with a ready body; returns the token.
-    pub async fn auth(&self, body: Map<String, Value>) -> Result<Secret, ApiError> {
-        #[derive(Deserialize)]
-        struct AuthOutput {
-            token: String,
-        }
-        let out: AuthOutput = self.post("auth", &body, Policy::Idempotent).await?;
-        if out.token.is_empty() {
-            return Err(ApiError::Malformed {
-                status: 200,
-                content_type: "application/json".into(),
-                reason: "the answer has an empty token".into(),
-            });
-        }
-        Ok(Secret::new(out.token))
+    /// `POST /auth` with a ready body; returns the token and the whole answer.
+    pub async fn auth(&self, body: Map<String, Value>) -> Result<Login, ApiError> {
+        let answer: Map<String, Value> = self.post("auth", &body, Policy::Idempotent).await?;
+        let token = match answer.get("token") {
+            Some(Value::String(token)) if !token.is_empty() => Secret::new(token.clone()),
+            _ => {
+                return Err(ApiError::Malformed {
+                    status: 200,
+                    content_type: "application/json".into(),
+                    reason: "the answer has no token".into(),
+                });
+            }
+        };
+        let expiry = answer
+            .get("creds")
+            .and_then(|c| c.get("expiry"))
+            .and_then(Value::as_i64);
+        Ok(Login {
+            token,
+            expiry,
+            answer: Secret::new(Value::Object(answer).to_string()),
+        })
     }
 
     /// `POST /get-secret-value` for many static secrets at once. Values arrive as strings;
@@ -158,11 +215,26 @@ impl Api {
         &self,
         token: &Token,
         name: &str,
+        producer: &ProducerArgs,
     ) -> Result<Map<String, Value>, ApiError> {
         let mut body = token.body();
         body.insert("name".into(), name.into());
+        if !producer.args.is_empty() {
+            body.insert("args".into(), producer.args.clone().into());
+        }
+        let mut wait = REQUEST_TIMEOUT;
+        if let Some(timeout) = producer.timeout {
+            body.insert("timeout".into(), timeout.into());
+            // The producer may take all of its timeout; the answer still has to travel.
+            wait = wait.max(Duration::from_secs(timeout.into()) + Duration::from_secs(15));
+        }
         let value: Map<String, Value> = self
-            .post("get-dynamic-secret-value", &body, Policy::UnlessAnswered)
+            .post_waiting(
+                "get-dynamic-secret-value",
+                &body,
+                Policy::UnlessAnswered,
+                wait,
+            )
             .await?;
         // Some producers report failure inside a 200 answer.
         if value.len() == 1 {
@@ -228,6 +300,54 @@ impl Api {
         self.post("describe-item", &body, Policy::Idempotent).await
     }
 
+    /// `POST /list-items`, page after page (each answer stays small however large the
+    /// folder): every item and sub-folder under `query.path` that the token may list.
+    pub async fn list_items(&self, token: &Token, query: &ListQuery) -> Result<Listing, ApiError> {
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            items: Option<Vec<Map<String, Value>>>,
+            #[serde(default)]
+            folders: Option<Vec<String>>,
+            #[serde(default)]
+            next_page: Option<String>,
+        }
+        let mut listing = Listing::default();
+        let mut next: Option<String> = None;
+        loop {
+            let mut body = token.body();
+            body.insert("path".into(), query.path.clone().into());
+            body.insert("auto-pagination".into(), "disabled".into());
+            if let Some(filter) = &query.filter {
+                body.insert("filter".into(), filter.clone().into());
+            }
+            if !query.types.is_empty() {
+                body.insert("type".into(), query.types.clone().into());
+            }
+            if query.current_folder {
+                body.insert("current-folder".into(), true.into());
+            }
+            if let Some(page) = &next {
+                body.insert("pagination-token".into(), page.clone().into());
+            }
+            let page: Page = self.post("list-items", &body, Policy::Idempotent).await?;
+            listing.items.extend(page.items.unwrap_or_default());
+            listing.folders.extend(page.folders.unwrap_or_default());
+            match page.next_page.filter(|p| !p.is_empty()) {
+                // A server that hands back the same page token would loop for ever.
+                Some(page) if next.as_ref() != Some(&page) => next = Some(page),
+                Some(_) => {
+                    return Err(ApiError::Malformed {
+                        status: 200,
+                        content_type: "application/json".into(),
+                        reason: "list-items returned the same page token twice".into(),
+                    });
+                }
+                None => return Ok(listing),
+            }
+        }
+    }
+
     /// Asks `validate-token` about a token that cannot exist: a V2 API answers in JSON
     /// (usually refusing it), anything else shows the URL is not one.
     pub async fn validate_probe(&self) -> Result<(), ApiError> {
@@ -247,10 +367,22 @@ impl Api {
         body: &Map<String, Value>,
         policy: Policy,
     ) -> Result<T, ApiError> {
+        self.post_waiting(command, body, policy, REQUEST_TIMEOUT)
+            .await
+    }
+
+    /// `post`, waiting up to `wait` for each answer.
+    async fn post_waiting<T: DeserializeOwned>(
+        &self,
+        command: &str,
+        body: &Map<String, Value>,
+        policy: Policy,
+        wait: Duration,
+    ) -> Result<T, ApiError> {
         let started = Instant::now();
         let mut attempt = 1;
         loop {
-            let failure = match self.attempt(command, body).await {
+            let failure = match self.attempt(command, body, wait).await {
                 Ok(value) => return Ok(value),
                 Err(failure) => failure,
             };
@@ -277,11 +409,12 @@ impl Api {
         }
     }
 
-    /// One request and its answer.
+    /// One request and its answer, waited for up to `wait`.
     async fn attempt<T: DeserializeOwned>(
         &self,
         command: &str,
         body: &Map<String, Value>,
+        wait: Duration,
     ) -> Result<T, Failure> {
         let unanswered = |error| Failure {
             error,
@@ -298,10 +431,10 @@ impl Api {
             .post(self.gateway.endpoint(command))
             .header(CONTENT_TYPE, "application/json")
             .body(Value::Object(body.clone()).to_string())
-            .timeout(remaining.min(REQUEST_TIMEOUT))
+            .timeout(remaining.min(wait))
             .send()
             .await
-            .map_err(|e| unanswered(self.transport(e)))?;
+            .map_err(|e| unanswered(self.transport(e, wait)))?;
 
         let status = response.status();
         let header = |name| {
@@ -326,7 +459,7 @@ impl Api {
                 reason: format!("the body exceeds {} MiB", MAX_RESPONSE_BYTES >> 20),
             }),
             // The answer began and broke off: for a dynamic secret, it may have been minted.
-            Capped::Transport(e) => answered(self.transport(e)),
+            Capped::Transport(e) => answered(self.transport(e, wait)),
         })?;
 
         if !status.is_success() {
@@ -360,12 +493,12 @@ impl Api {
         })
     }
 
-    fn transport(&self, e: reqwest::Error) -> ApiError {
+    fn transport(&self, e: reqwest::Error, wait: Duration) -> ApiError {
         if e.is_timeout() {
             if Instant::now() >= self.deadline {
                 return ApiError::Deadline { last: None };
             }
-            return ApiError::Transport(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()));
+            return ApiError::Transport(format!("no answer within {}s", wait.as_secs()));
         }
         // reqwest's chain ("error sending request … : connection refused") is the useful
         // part; it never contains the body.
@@ -482,6 +615,7 @@ mod tests {
             deadline: Instant::now(),
             scrub: secrets.iter().map(|s| Secret::new(*s)).collect(),
             requests: AtomicUsize::new(0),
+            client_type: CLIENT_TYPE.into(),
         }
     }
 

@@ -82,9 +82,18 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
     report.section("configuration");
     let settings = match Settings::from_env(env, overrides) {
         Ok(settings) => {
-            report.ok(format!("gateway {}", settings.gateway.as_str()));
+            report.ok(format!(
+                "gateway {}, from {}",
+                settings.gateway.as_str(),
+                settings.gateway_source
+            ));
+            if let Some(why) = settings.gateway.mapped() {
+                report.info(format!("the V2 API of what was given: {why}"));
+            }
             match &settings.credentials {
-                Credentials::Token(_) => report.ok("a ready token in AKEYLESS_TOKEN (no login)"),
+                Credentials::Token { from, .. } => {
+                    report.ok(format!("a ready token from {from} (no login)"))
+                }
                 Credentials::AccessKey { access_id, .. } => {
                     report.ok(format!("access key login with access id {access_id}"))
                 }
@@ -93,11 +102,7 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
                 )),
             }
             for ca in &settings.ca_files {
-                report.ok(format!(
-                    "extra CA certificates from {}={}",
-                    ca.var,
-                    ca.path.display()
-                ));
+                report.ok(format!("extra CA certificates from {ca}"));
             }
             report.ok(format!(
                 "deadline {}s (AKEYLESS_TIMEOUT)",
@@ -167,8 +172,8 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
         let mut api = settings.client()?;
         if probe(&api, &mut report).await {
             match auth::login(&mut api, &settings.credentials).await {
-                Ok(token) => {
-                    if !matches!(settings.credentials, Credentials::Token(_)) {
+                Ok((token, _)) => {
+                    if !matches!(settings.credentials, Credentials::Token { .. }) {
                         report.ok("login succeeded");
                     }
                     check_items(&api, &token, &wanted, &mut report).await;

@@ -5,28 +5,40 @@
 //!
 //! Output follows the CLI: the bare value, or JSON with `--json`, narrowed by
 //! `--jq-expression` (path expressions only; a string result prints raw, as `jq -r`).
-//! Secrets given as flags (`--jwt`, `--access-key`, `--token`) work, with a warning: a
-//! command line is readable by every process on the machine.
+//! `auth` keeps the token where the CLI keeps it, so a later command without `--token`
+//! uses it. Requests carry the CLI's client type (`cli`) unless `AKEYLESS_CLIENT_TYPE`
+//! says otherwise. Secrets given as flags (`--jwt`, `--access-key`, `--token`) work, with
+//! a warning: a command line is readable by every process on the machine.
+
+mod cli;
 
 use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clap::{Args, Parser, Subcommand};
-use serde_json::{Value, json};
+use clap::Parser;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 use crate::auth::Session;
-use crate::client::{ApiError, During, Gateway};
+use crate::client::{ApiError, During, Gateway, ListQuery, ProducerArgs};
+use crate::envfile;
 use crate::error::{self, Error, Result};
 use crate::resolve::{reference, select};
 use crate::secret::Secret;
+use crate::settings::profile::Profile;
 use crate::settings::vars::{
-    AKEYLESS_ACCESS_ID, AKEYLESS_ACCESS_KEY, AKEYLESS_ACCESS_TYPE, AKEYLESS_JWT, AKEYLESS_JWT_VAR,
-    AKEYLESS_TOKEN,
+    AKEYLESS_ACCESS_ID, AKEYLESS_ACCESS_KEY, AKEYLESS_ACCESS_TYPE, AKEYLESS_CLIENT_TYPE,
+    AKEYLESS_JWT, AKEYLESS_JWT_VAR, AKEYLESS_TIMEOUT, AKEYLESS_TOKEN,
 };
-use crate::settings::{Env, Overrides, Settings};
+use crate::settings::{Credentials, Env, Overrides, Settings};
+use cli::{Access, Cli, Command, Dynamic, GatewayArg, ListArgs, Output, Versioned};
 
 const SUPPORTED: &str = "This `akeyless` is akl (ci_base-rs) standing in for the Akeyless CLI in CI \
 jobs. It supports: auth, get-secret-value, get-dynamic-secret-value, get-rotated-secret-value, \
-describe-item. For anything else, install the Akeyless CLI, or use `akl env` / `akl get`.";
+describe-item, list-items. For anything else, install the Akeyless CLI, or use `akl env` / `akl get`.";
+
+/// The client type the Akeyless CLI sends (docs/akeyless-api.md, "Transport").
+const CLI_CLIENT_TYPE: &str = "cli";
 
 /// Whether this process was started as `akeyless` (the image's link to `akl`).
 pub fn invoked() -> bool {
@@ -38,89 +50,6 @@ pub fn invoked() -> bool {
                 .map(|n| n == "akeyless")
         })
         .unwrap_or(false)
-}
-
-/// The Akeyless CLI's commands that CI scripts use.
-#[derive(Debug, Parser)]
-#[command(name = "akeyless", after_help = SUPPORTED, max_term_width = 100)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Authenticate and print the token.
-    Auth(AuthArgs),
-    /// Print a static secret's value.
-    GetSecretValue(Versioned),
-    /// Print fresh credentials from a dynamic secret, as JSON.
-    GetDynamicSecretValue(Item),
-    /// Print a rotated secret's value, as JSON.
-    GetRotatedSecretValue(Versioned),
-    /// Print an item's name, type and latest version, as JSON.
-    DescribeItem(Item),
-}
-
-#[derive(Debug, Args)]
-struct AuthArgs {
-    #[arg(long, value_name = "ID")]
-    access_id: Option<String>,
-    /// jwt or access_key [default: inferred from what is given]
-    #[arg(long, value_name = "TYPE")]
-    access_type: Option<String>,
-    /// Prefer AKEYLESS_ACCESS_KEY: a command line is world-readable.
-    #[arg(long, value_name = "KEY", num_args = 0..=1, default_missing_value = "")]
-    access_key: Option<String>,
-    /// Prefer AKEYLESS_JWT: a command line is world-readable.
-    #[arg(long, value_name = "JWT", num_args = 0..=1, default_missing_value = "")]
-    jwt: Option<String>,
-    #[command(flatten)]
-    gateway: GatewayArg,
-    #[command(flatten)]
-    output: Output,
-}
-
-#[derive(Debug, Args)]
-struct Item {
-    /// The item's path.
-    #[arg(short, long, value_name = "PATH")]
-    name: String,
-    /// Prefer AKEYLESS_TOKEN: a command line is world-readable.
-    #[arg(long, value_name = "TOKEN")]
-    token: Option<String>,
-    /// A universal identity token (u-…); prefer AKEYLESS_TOKEN.
-    #[arg(long, value_name = "TOKEN")]
-    uid_token: Option<String>,
-    #[command(flatten)]
-    gateway: GatewayArg,
-    #[command(flatten)]
-    output: Output,
-}
-
-#[derive(Debug, Args)]
-struct Versioned {
-    #[command(flatten)]
-    item: Item,
-    #[arg(long)]
-    version: Option<u32>,
-}
-
-#[derive(Debug, Args)]
-struct GatewayArg {
-    /// The gateway, V1 style as the CLI takes it (…/api/v1 maps to …/api/v2).
-    #[arg(long, value_name = "URL")]
-    gateway_url: Option<String>,
-}
-
-#[derive(Debug, Args)]
-struct Output {
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-    /// Narrow the JSON output with a path expression such as .token.
-    #[arg(long, value_name = "EXPR")]
-    jq_expression: Option<String>,
 }
 
 pub fn main() -> Result<ExitCode> {
@@ -141,6 +70,9 @@ pub fn main() -> Result<ExitCode> {
         Err(e) => e.exit(),
     };
     let mut env = Env::from_process();
+    if env.get(AKEYLESS_CLIENT_TYPE)?.is_none() {
+        env.set(AKEYLESS_CLIENT_TYPE, CLI_CLIENT_TYPE);
+    }
     crate::cmd::block_on(run(cli.command, &mut env))
 }
 
@@ -161,18 +93,26 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
                     env.set(AKEYLESS_ACCESS_TYPE, "jwt");
                 }
             }
-            let session = Session::start(&settings(env, &args.gateway)?).await?;
-            let secret = session.token().secret();
-            let token = secret.expose();
+            let settings = settings(env, &args.gateway)?;
+            let session = Session::start(&settings).await?;
+            let token = session.token().secret();
+            let answer = session
+                .login()
+                .map(|login| login.answer.clone())
+                .unwrap_or_else(|| Secret::new(json!({ "token": token.expose() }).to_string()));
+            keep(env, &settings, &session)?;
             let text = if args.output.json || args.output.jq_expression.is_some() {
-                output(json!({ "token": token }), &args.output)?
+                let answer: Value = serde_json::from_str(answer.expose())
+                    .map_err(|e| Error::other(format!("the login answer is not JSON: {e}")))?;
+                output(answer, &args.output)?
             } else {
-                format!("Authentication succeeded.\nToken: {token}")
+                // What the Akeyless CLI prints.
+                format!("Authentication succeeded.\nToken: {}", token.expose())
             };
-            print(env, secret, &text)
+            print(env, &answer, &text)
         }
         Command::GetSecretValue(Versioned { item, version }) => {
-            let session = login(env, &item).await?;
+            let session = login(env, &item.access).await?;
             let values = session
                 .api()
                 .get_secret_values(session.token(), &[item.name.as_str()], version)
@@ -184,25 +124,38 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
                 .map(|(_, v)| v)
                 .unwrap_or_default();
             let value = secret.expose();
-            let text = match item.output.json || item.output.jq_expression.is_some() {
-                true => output(json!({ item.name.clone(): value }), &item.output)?,
+            let out = &item.access.output;
+            let text = match out.json || out.jq_expression.is_some() {
+                true => output(json!({ item.name.clone(): value }), out)?,
                 false => value.to_owned(),
             };
             print(env, &secret, &text)
         }
-        Command::GetDynamicSecretValue(item) => {
-            let session = login(env, &item).await?;
+        Command::GetDynamicSecretValue(Dynamic {
+            item,
+            args,
+            timeout,
+        }) => {
+            if let Some(timeout) = timeout {
+                // A producer told to take minutes (Let's Encrypt) must not meet akl's
+                // default deadline first.
+                if env.get(AKEYLESS_TIMEOUT)?.is_none() {
+                    env.set(AKEYLESS_TIMEOUT, &(u64::from(timeout) + 60).to_string());
+                }
+            }
+            let session = login(env, &item.access).await?;
+            let producer = ProducerArgs { args, timeout };
             let value = session
                 .api()
-                .get_dynamic_secret_value(session.token(), &item.name)
+                .get_dynamic_secret_value(session.token(), &item.name, &producer)
                 .await
                 .map_err(|e| failed("get-dynamic-secret-value", &item.name, e))?;
             let value = Value::Object(value);
             let secret = Secret::new(value.to_string());
-            print(env, &secret, &output(value, &item.output)?)
+            print(env, &secret, &output(value, &item.access.output)?)
         }
         Command::GetRotatedSecretValue(Versioned { item, version }) => {
-            let session = login(env, &item).await?;
+            let session = login(env, &item.access).await?;
             let value = session
                 .api()
                 .get_rotated_secret_value(session.token(), &item.name, version)
@@ -212,11 +165,11 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
             print(
                 env,
                 &secret,
-                &output(json!({ "value": value }), &item.output)?,
+                &output(json!({ "value": value }), &item.access.output)?,
             )
         }
         Command::DescribeItem(item) => {
-            let session = login(env, &item).await?;
+            let session = login(env, &item.access).await?;
             let info = session
                 .api()
                 .describe_item(session.token(), &item.name)
@@ -227,10 +180,84 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
                 "item_type": info.item_type,
                 "last_version": info.last_version,
             });
-            crate::cmd::print(&format!("{}\n", output(value, &item.output)?))?;
-            Ok(ExitCode::SUCCESS)
+            print_public(&output(value, &item.access.output)?)
         }
+        Command::ListItems(args) => list_items(env, args).await,
     }
+}
+
+/// `list-items`: every page joined, printed as the CLI prints it (`items`, `folders`,
+/// `next_page`, an empty list as `null`).
+async fn list_items(env: &mut Env, args: ListArgs) -> Result<ExitCode> {
+    #[derive(Serialize)]
+    struct Listed {
+        items: Option<Vec<Map<String, Value>>>,
+        folders: Option<Vec<String>>,
+        next_page: &'static str,
+    }
+    let session = login(env, &args.access).await?;
+    let query = ListQuery {
+        path: args.path.clone(),
+        filter: args.filter,
+        types: args.types,
+        current_folder: args.current_folder,
+    };
+    let listing = session
+        .api()
+        .list_items(session.token(), &query)
+        .await
+        .map_err(|e| failed("list-items", &args.path, e))?;
+    let listed = Listed {
+        items: Some(listing.items).filter(|i| !i.is_empty()),
+        folders: Some(listing.folders).filter(|f| !f.is_empty()),
+        next_page: "",
+    };
+    let value = serde_json::to_value(&listed).map_err(|e| Error::other(e.to_string()))?;
+    let text = match &args.access.output.jq_expression {
+        Some(_) => output(value, &args.access.output)?,
+        None => serde_json::to_string(&listed).map_err(|e| Error::other(e.to_string()))?,
+    };
+    print_public(&text)
+}
+
+/// Keeps the token where the Akeyless CLI keeps it (`settings::profile`), so that a later
+/// `akeyless …` without `--token`, and `akeyless_env.sh`, use it. Nothing is kept without
+/// a HOME; a HOME that cannot hold it only costs a warning.
+fn keep(env: &Env, settings: &Settings, session: &Session) -> Result<()> {
+    let (access_id, access_type) = match &settings.credentials {
+        Credentials::Jwt { access_id, .. } => (access_id, "jwt"),
+        Credentials::AccessKey { access_id, .. } => (access_id, "access_key"),
+        Credentials::Token { .. } => return Ok(()),
+    };
+    let Some(profile) = Profile::locate(env, None)? else {
+        return Ok(());
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs() as i64;
+    // Akeyless tokens live for minutes; without a stated expiry, assume the shortest.
+    let expiry = session
+        .login()
+        .and_then(|login| login.expiry)
+        .unwrap_or(now + 10 * 60);
+    let kept = envfile::write(
+        &profile.profile_file(),
+        &profile.render_profile(access_id, access_type),
+    )
+    .and_then(|()| {
+        envfile::write(
+            &profile.creds_file(access_id),
+            &Profile::render_creds(access_id, session.token().secret(), expiry),
+        )
+    });
+    if let Err(e) = kept {
+        error::warn(format!(
+            "the token is not kept for later akeyless commands: {}",
+            Error::from(e).parts().0
+        ));
+    }
+    Ok(())
 }
 
 fn set(env: &mut Env, name: &str, value: Option<&str>) {
@@ -275,15 +302,16 @@ fn settings(env: &Env, gateway: &GatewayArg) -> Result<Settings> {
     Settings::from_env(env, &overrides)
 }
 
-/// The session for an item command: `--token`/`--uid-token`, else the environment's.
-async fn login(env: &mut Env, item: &Item) -> Result<Session> {
-    if let Some(token) = &item.token {
+/// The session for an item command: `--token`/`--uid-token`, else the environment's, else
+/// the token `akeyless auth` kept.
+async fn login(env: &mut Env, access: &Access) -> Result<Session> {
+    if let Some(token) = &access.token {
         secret_flag(env, "--token", AKEYLESS_TOKEN, token)?;
     }
-    if let Some(token) = &item.uid_token {
+    if let Some(token) = &access.uid_token {
         secret_flag(env, "--uid-token", AKEYLESS_TOKEN, token)?;
     }
-    Session::start(&settings(env, &item.gateway)?).await
+    Session::start(&settings(env, &access.gateway)?).await
 }
 
 fn failed(command: &str, name: &str, e: ApiError) -> Error {
@@ -304,6 +332,11 @@ fn output(value: Value, out: &Output) -> Result<String> {
 /// Prints text that shows `secret`, once the enclosing masker (if any) masks it.
 fn print(env: &Env, secret: &Secret, text: &str) -> Result<ExitCode> {
     crate::cmd::register(env, [secret])?;
+    print_public(text)
+}
+
+/// Prints text that holds no secret (item names and types).
+fn print_public(text: &str) -> Result<ExitCode> {
     crate::cmd::print(&format!("{text}\n"))?;
     Ok(ExitCode::SUCCESS)
 }

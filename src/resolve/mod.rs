@@ -32,7 +32,7 @@ pub use reason::Reason;
 pub use wanted::{Wanted, fingerprint, reference_arg, references};
 
 use crate::auth::Session;
-use crate::client::{Api, ApiError, Token};
+use crate::client::{Api, ApiError, ProducerArgs, Token};
 use crate::error::Result;
 use crate::secret::Secret;
 use reason::classify;
@@ -271,7 +271,7 @@ async fn fetch_by_type(api: &Api, token: &Token, keys: Vec<Key>) -> BTreeMap<Key
     let others = concurrently(singles.into_iter(), |(key, item_type)| async move {
         let result = match item_type {
             ItemType::Dynamic => api
-                .get_dynamic_secret_value(token, &key.0)
+                .get_dynamic_secret_value(token, &key.0, &ProducerArgs::default())
                 .await
                 .map(Value::Object),
             _ => api.get_rotated_secret_value(token, &key.0, key.1).await,

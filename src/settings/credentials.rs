@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 
 use super::env::Env;
+use super::profile::Profile;
 use super::vars::{
     AKEYLESS_ACCESS_ID, AKEYLESS_ACCESS_KEY, AKEYLESS_ACCESS_TYPE, AKEYLESS_JWT, AKEYLESS_JWT_VAR,
     AKEYLESS_TOKEN, CI_JOB_JWT, CI_JOB_JWT_V2,
@@ -28,8 +29,9 @@ const ACCESS_ID_HINT: &str =
 
 #[derive(Debug, Clone)]
 pub enum Credentials {
-    /// A ready `t-…` or `u-…` token: no authentication call.
-    Token(Token),
+    /// A ready `t-…` or `u-…` token: no authentication call. `from` says where it was
+    /// found, for messages.
+    Token { token: Token, from: String },
     AccessKey {
         access_id: String,
         access_key: Secret,
@@ -67,7 +69,7 @@ impl Credentials {
     /// Every credential string, so that error text from the server can be scrubbed of them.
     pub fn secrets(&self) -> Vec<Secret> {
         match self {
-            Credentials::Token(token) => vec![token.secret().clone()],
+            Credentials::Token { token, .. } => vec![token.secret().clone()],
             Credentials::AccessKey { access_key, .. } => vec![access_key.clone()],
             Credentials::Jwt { jwt, .. } => vec![jwt.clone()],
         }
@@ -88,7 +90,10 @@ impl Credentials {
                     ),
                 )
             })?;
-            return Ok(Credentials::Token(token));
+            return Ok(Credentials::Token {
+                token,
+                from: AKEYLESS_TOKEN.to_owned(),
+            });
         }
 
         let access_type = match access_type {
@@ -111,6 +116,18 @@ impl Credentials {
             None => env.get(AKEYLESS_ACCESS_ID)?,
         };
         let Some(access_id) = access_id.map(str::trim).filter(|id| !id.is_empty()) else {
+            // Like the Akeyless CLI, use the token an earlier `akeyless auth` kept.
+            if let Some(profile) = Profile::locate(env, None)? {
+                if let Some((_, token)) = profile.kept_token() {
+                    return Ok(Credentials::Token {
+                        token,
+                        from: format!(
+                            "the token `akeyless auth` kept for profile {}",
+                            profile.name
+                        ),
+                    });
+                }
+            }
             return Err(Error::usage(format!("{AKEYLESS_ACCESS_ID} is not set"))
                 .detail("akl needs the access id of the auth method to log in with")
                 .hint(ACCESS_ID_HINT));

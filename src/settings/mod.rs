@@ -8,9 +8,10 @@
 
 mod credentials;
 mod env;
+pub mod profile;
 pub mod vars;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
@@ -61,22 +62,46 @@ impl Overrides {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub gateway: Gateway,
+    /// Where the gateway came from: a variable, the flag, or the default.
+    pub gateway_source: &'static str,
     pub credentials: Credentials,
     pub ca_files: Vec<CaFile>,
     pub timeout: Duration,
+    /// Sent as `akeylessclienttype` (`AKEYLESS_CLIENT_TYPE`, else `akl`).
+    pub client_type: String,
 }
 
-/// An extra CA bundle to trust, and the variable that named it.
+/// Extra CA certificates to trust, and the variable that gave them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaFile {
     pub var: &'static str,
-    pub path: PathBuf,
+    pub source: CaSource,
+}
+
+/// A CA variable holds a file's path, or the PEM text itself: a GitLab file-type variable
+/// is a path, but the runner writes that file from its job scripts, so it may not exist
+/// yet when the image's entrypoint starts; a plain variable holding the PEM always works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaSource {
+    Path(PathBuf),
+    Pem(String),
+}
+
+impl std::fmt::Display for CaFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            CaSource::Path(path) => write!(f, "{}={}", self.var, path.display()),
+            CaSource::Pem(_) => write!(f, "{} (PEM text)", self.var),
+        }
+    }
 }
 
 impl Settings {
     pub fn from_env(env: &Env, overrides: &Overrides) -> Result<Self> {
+        let (gateway, gateway_source) = gateway(env, overrides)?;
         Ok(Settings {
-            gateway: gateway(env, overrides)?,
+            gateway,
+            gateway_source,
             credentials: Credentials::from_env(
                 env,
                 overrides.access_id.as_deref(),
@@ -84,6 +109,7 @@ impl Settings {
             )?,
             ca_files: ca_files(env)?,
             timeout: timeout(env)?,
+            client_type: client_type(env)?,
         })
     }
 
@@ -100,16 +126,38 @@ impl Settings {
             anchors,
             timeout: self.timeout,
             scrub: self.credentials.secrets(),
+            client_type: self.client_type.clone(),
         })
     }
 }
 
 impl CaFile {
-    /// The certificates of the file; a file that cannot be read or holds no PEM
-    /// certificate is a usage error naming the variable.
+    /// The certificates it holds; a file that cannot be read, or text that holds no PEM
+    /// certificate, is a usage error naming the variable.
     fn load(&self) -> Result<Anchors> {
-        let bad = |why: String| ca_error(self.var, &self.path, why);
-        let pem = std::fs::read(&self.path).map_err(|e| bad(format!("cannot be read ({e})")))?;
+        let var = self.var;
+        let (what, pem) = match &self.source {
+            CaSource::Pem(text) => (format!("{var} holds PEM text"), text.as_bytes().to_vec()),
+            CaSource::Path(path) => {
+                let what = format!("{var} names {}", path.display());
+                let pem = std::fs::read(path).map_err(|e| {
+                    let err = Error::usage(format!("{what}, which cannot be read ({e})"));
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        err.hint(format!(
+                            "a GitLab file-type variable's file may not exist yet when the image starts: make {var} a plain variable holding the PEM text itself (-----BEGIN CERTIFICATE-----…), or point it at a file that exists"
+                        ))
+                    } else {
+                        err.hint(format!("point {var} at a readable PEM file, or put the PEM text itself in it"))
+                    }
+                })?;
+                (what, pem)
+            }
+        };
+        let bad = |why: String| {
+            Error::usage(format!("{what}, which {why}")).hint(format!(
+                "give {var} the PEM text of the CA certificates, or a PEM file's path, or unset it"
+            ))
+        };
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| bad(format!("is not valid PEM ({e})")))?;
@@ -117,16 +165,10 @@ impl CaFile {
             return Err(bad("holds no PEM certificate".to_owned()));
         }
         Ok(Anchors {
-            source: format!("{} names {}", self.var, self.path.display()),
+            source: what,
             certs,
         })
     }
-}
-
-fn ca_error(var: &str, path: &Path, why: String) -> Error {
-    Error::usage(format!("{var} names {}, which {why}", path.display())).hint(format!(
-        "point {var} at a PEM file of CA certificates, or unset it"
-    ))
 }
 
 fn bad_url(var: &str, value: &str, why: String) -> Error {
@@ -135,9 +177,10 @@ fn bad_url(var: &str, value: &str, why: String) -> Error {
         .hint("give the gateway's V2 API base, e.g. https://api.akeyless.io or https://gw.example.com:8000/api/v2")
 }
 
-fn gateway(env: &Env, overrides: &Overrides) -> Result<Gateway> {
+/// The gateway, and where it came from.
+fn gateway(env: &Env, overrides: &Overrides) -> Result<(Gateway, &'static str)> {
     if let Some(gateway) = &overrides.gateway {
-        return Ok(gateway.clone());
+        return Ok((gateway.clone(), "--gateway-url"));
     }
     let v2 = match env.get(AKEYLESS_GATEWAY_URL)? {
         Some(url) => {
@@ -163,23 +206,42 @@ fn gateway(env: &Env, overrides: &Overrides) -> Result<Gateway> {
         .hint(format!(
             "unset one of them; {AKEYLESS_GATEWAY_URL} is the one akl documents"
         ))),
-        (Some(v2), _) => Ok(v2),
-        (None, Some(v1)) => Ok(v1),
-        (None, None) => Ok(Gateway::default()),
+        (Some(v2), _) => Ok((v2, AKEYLESS_GATEWAY_URL)),
+        (None, Some(v1)) => Ok((v1, AKEYLESS_API_GW_URL)),
+        (None, None) => Ok((Gateway::default(), "the default")),
     }
 }
 
 fn ca_files(env: &Env) -> Result<Vec<CaFile>> {
     let mut files = Vec::new();
     for var in [SSL_CERT_FILE, AKEYLESS_CA_CERT] {
-        if let Some(path) = env.get(var)? {
-            files.push(CaFile {
-                var,
-                path: PathBuf::from(path),
-            });
+        if let Some(value) = env.get(var)? {
+            let source = match value.trim_start().starts_with("-----BEGIN") {
+                true => CaSource::Pem(value.to_owned()),
+                false => CaSource::Path(PathBuf::from(value)),
+            };
+            files.push(CaFile { var, source });
         }
     }
     Ok(files)
+}
+
+fn client_type(env: &Env) -> Result<String> {
+    let Some(raw) = env.get(vars::AKEYLESS_CLIENT_TYPE)? else {
+        return Ok(crate::client::CLIENT_TYPE.to_owned());
+    };
+    let value = raw.trim();
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+    {
+        return Err(Error::usage(format!(
+            "{}={raw} is not a client type",
+            vars::AKEYLESS_CLIENT_TYPE
+        ))
+        .hint("use a name such as cli, sdk or akl (letters, digits, - _ . /)"));
+    }
+    Ok(value.to_owned())
 }
 
 fn timeout(env: &Env) -> Result<Duration> {
@@ -355,7 +417,7 @@ mod tests {
     #[test]
     fn ready_token_skips_everything_else() {
         let c = connect(&[(AKEYLESS_TOKEN, "t-1234")]).unwrap();
-        assert!(matches!(c.credentials, Credentials::Token(_)));
+        assert!(matches!(c.credentials, Credentials::Token { .. }));
         let msg = message(connect(&[(AKEYLESS_TOKEN, "x-1234")]));
         assert!(
             msg.contains("AKEYLESS_TOKEN is not an Akeyless token"),
@@ -421,7 +483,13 @@ mod tests {
     #[test]
     fn unreadable_or_empty_ca_files_name_the_variable() {
         let dir = tempfile::tempdir().unwrap();
-        let ca = |var: &'static str, path: PathBuf| CaFile { var, path }.load();
+        let ca = |var: &'static str, path: PathBuf| {
+            CaFile {
+                var,
+                source: CaSource::Path(path),
+            }
+            .load()
+        };
         let err = ca(AKEYLESS_CA_CERT, dir.path().join("missing.pem"))
             .unwrap_err()
             .to_string();

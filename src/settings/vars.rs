@@ -37,6 +37,9 @@ vars! {
     AKEYLESS_TOKEN;
     /// The token ci_base pipelines keep from `akeyless auth`; masked by `akl run`.
     TOKEN;
+    /// The Akeyless CLI's profile, whose kept token is used when nothing else logs in
+    /// (default `default`).
+    AKEYLESS_DEFAULT_PROFILE;
     /// Extra CA certificates (PEM) for a private gateway.
     AKEYLESS_CA_CERT;
     /// A CA bundle to trust, as OpenSSL-based tools honour it.
@@ -45,6 +48,9 @@ vars! {
     AKEYLESS_ENV_FILE;
     /// The overall deadline of a run, in seconds (default 60).
     AKEYLESS_TIMEOUT;
+    /// What `akl` sends as `akeylessclienttype` (default `akl`; the `akeyless` emulation
+    /// sends `cli`, as the Akeyless CLI does): auth methods can limit client types.
+    AKEYLESS_CLIENT_TYPE;
     /// `true`: unresolved references are left out with a warning instead of failing.
     AKEYLESS_ALLOW_MISSING;
     /// The GitLab job's id: part of what `--reuse` compares, so a new job fetches anew.

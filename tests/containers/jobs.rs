@@ -511,3 +511,26 @@ echo not-stopped"#,
         "SIGTERM, not the SIGKILL after the grace period"
     );
 }
+
+#[test]
+fn the_summary_is_printed_once_and_native_steps_pass_through() {
+    let world = World::new();
+    let stage = akeyless_job(&world)
+        .var("DB_PASSWORD", "akeyless://ci/db-password")
+        .create()
+        .stage("true");
+    check(&world, &stage, 0);
+    assert_eq!(
+        stage.log.matches("1 secret (1 static)").count(),
+        1,
+        "the summary is the section's header only:\n{}",
+        stage.log
+    );
+
+    // GitLab's native steps (`run:`): the entrypoint sees none of the job's variables.
+    let stage = Job::native_steps()
+        .create()
+        .stage("echo \"pid 1 is $(cat /proc/1/comm)\"");
+    check(&world, &stage, 0);
+    assert_eq!(stage.log, "pid 1 is sh\n", "silent, and out of the way");
+}

@@ -145,7 +145,17 @@ pub struct Job {
 }
 
 impl Job {
+    /// A job with the variables the runner sets in every job.
     pub fn new() -> Job {
+        Job::default()
+            .var("CI", "true")
+            .var("GITLAB_CI", "true")
+            .var("CI_SERVER_NAME", "GitLab")
+    }
+
+    /// A container started the way GitLab's native steps start one: none of the job's
+    /// variables reach the entrypoint.
+    pub fn native_steps() -> Job {
         Job::default()
     }
 

@@ -259,3 +259,71 @@ fn flags_override_the_environment() {
         .ok();
     assert_eq!(world.fake.log()[0].prefix, "/v2/");
 }
+
+#[test]
+fn the_ca_can_be_the_pem_text_itself() {
+    let world = World::new();
+    world
+        .akl()
+        .env("AKEYLESS_CA_CERT", world.fake.ca_pem())
+        .args(["auth"])
+        .stdout_is_secret()
+        .run()
+        .ok();
+    // A file-type variable whose file is not there (yet): say so, and what works always.
+    world
+        .akl()
+        .env("AKEYLESS_CA_CERT", "/builds/grp/app.tmp/AKEYLESS_CA_CERT")
+        .args(["auth"])
+        .run()
+        .code(2)
+        .stderr_has(
+            "AKEYLESS_CA_CERT names /builds/grp/app.tmp/AKEYLESS_CA_CERT, which cannot be read",
+        )
+        .stderr_has("holding the PEM text itself");
+}
+
+/// Akeyless's CLI doc gives `AKEYLESS_GATEWAY_URL=https://Your_GW_URL:8080`: on an older
+/// gateway that is the legacy V1 API, with V2 under /v2. A fake laid out that way, on
+/// port 8080.
+#[test]
+fn a_bare_8080_gateway_reaches_its_v2_api() {
+    let fake = fake_akeyless::Fake::start_with(
+        akl_testkit::default_fixture(),
+        fake_akeyless::Options {
+            https_port: 8080,
+            v1_root: true,
+            ..Default::default()
+        },
+    )
+    .expect("port 8080 is free for this test (nothing else may listen there)");
+    let world = World::new();
+    let ca = world.dir.path().join("8080-ca.pem");
+    std::fs::write(&ca, fake.ca_pem()).unwrap();
+    let akl = || {
+        world
+            .bare()
+            .env("AKEYLESS_GATEWAY_URL", "https://127.0.0.1:8080")
+            .env("AKEYLESS_CA_CERT", &ca)
+            .env("AKEYLESS_ACCESS_ID", akl_testkit::JWT_ACCESS_ID)
+            .env("AKEYLESS_JWT", fake.mint_jwt(&json!({})))
+    };
+    let value = akl()
+        .args(["get", "ci/db-password"])
+        .stdout_is_secret()
+        .run()
+        .ok()
+        .stdout;
+    assert_eq!(value, "canary-db-password-9b1f0e\n");
+    assert!(
+        fake.log().iter().all(|e| e.prefix == "/v2/"),
+        "{:?}",
+        fake.log()
+    );
+    let doctor = akl().args(["doctor"]).run().ok().stdout;
+    assert!(
+        doctor.contains("gateway https://127.0.0.1:8080/v2, from AKEYLESS_GATEWAY_URL")
+            && doctor.contains("a bare :8080 is the legacy V1 API"),
+        "{doctor}"
+    );
+}

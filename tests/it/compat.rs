@@ -108,7 +108,7 @@ fn item_commands_print_what_scripts_expect() {
 fn unsupported_commands_and_flags_say_what_is_supported() {
     let world = World::new();
     for args in [
-        &["list-items"][..],
+        &["create-secret", "--name", "x"][..],
         &["get-secret-value", "--name", "x", "--profile", "p"],
     ] {
         world
@@ -116,7 +116,7 @@ fn unsupported_commands_and_flags_say_what_is_supported() {
             .args(args)
             .run()
             .code(2)
-            .stderr_has("It supports: auth, get-secret-value, get-dynamic-secret-value, get-rotated-secret-value, describe-item");
+            .stderr_has("It supports: auth, get-secret-value, get-dynamic-secret-value, get-rotated-secret-value, describe-item, list-items");
     }
     // `--jwt $CI_JOB_JWT_V2` after GitLab 17.0 expands to nothing.
     world
@@ -154,4 +154,197 @@ fn failures_keep_akl_exit_codes() {
         .env("AKEYLESS_JWT", world.jwt(json!({"project_path": "x/y"})))
         .run()
         .code(3);
+}
+
+#[test]
+fn auth_keeps_the_token_for_later_commands_as_the_cli_does() {
+    let world = World::new();
+    let jwt = world.jwt(json!({}));
+    // Without --json: the CLI's human text (what ends up in $TOKEN in some docs).
+    let run = world
+        .akeyless()
+        .env("CIRCLE_OIDC_TOKEN", &jwt)
+        .args(["auth", "--access-id", JWT_ACCESS_ID, "--access-type", "jwt"])
+        .args(["--jwt", &jwt])
+        .stdout_is_secret()
+        .run()
+        .ok();
+    let token = run
+        .stdout
+        .strip_prefix("Authentication succeeded.\nToken: ")
+        .unwrap_or_else(|| panic!("{}", run.stdout))
+        .trim_end();
+    assert!(token.starts_with("t-"), "{}", run.stdout);
+    let creds = world
+        .home()
+        .join(format!(".akeyless/.tmp_creds/default-{JWT_ACCESS_ID}"));
+    assert_eq!(akl_testkit::mode(&creds), 0o600);
+    assert_eq!(akl_testkit::mode(creds.parent().unwrap()), 0o700);
+    world.fake.clear_log();
+
+    // A later step without --token, without any credential: the kept token, no login.
+    let value = world
+        .akeyless()
+        .args(["get-secret-value", "-n", "/ci/db-password"])
+        .stdout_is_secret()
+        .run()
+        .ok()
+        .stdout;
+    assert_eq!(value, "canary-db-password-9b1f0e\n");
+    // akl itself (and so akeyless_env.sh) uses it the same way.
+    world
+        .bare()
+        .env("X", "akeyless://ci/api-token")
+        .args(["env", "--stdout"])
+        .stdout_is_secret()
+        .run()
+        .ok();
+    assert_eq!(world.fake.count("auth"), 0, "{:?}", world.fake.counts());
+    assert_eq!(world.fake.count("get-secret-value"), 2);
+
+    // --json prints the login's whole answer.
+    let json = world
+        .akeyless()
+        .env("AKEYLESS_JWT", &jwt)
+        .args(["auth", "--access-id", JWT_ACCESS_ID, "--json"])
+        .stdout_is_secret()
+        .run()
+        .ok();
+    let answer: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(answer["token"].as_str().unwrap().starts_with("t-"));
+    assert!(answer["expiration"].is_string() && answer["creds"]["expiry"].is_i64());
+}
+
+#[test]
+fn list_items_walks_every_page_and_prints_the_cli_shape() {
+    let mut fixture = akl_testkit::default_fixture();
+    fixture.page_size = 4;
+    for i in 0..10 {
+        fixture = fixture.with_static(&format!("/ci/many/s{i:02}"), "canary-many-secret-0000");
+    }
+    let world = World::with(fixture);
+    let token = akl_testkit::token(&world);
+    let list = |args: &[&str]| -> Value {
+        let out = world
+            .akeyless()
+            .env("AKEYLESS_TOKEN", &token)
+            .args(["list-items"])
+            .args(args)
+            .run()
+            .ok()
+            .stdout;
+        serde_json::from_str(&out).unwrap()
+    };
+    world.fake.clear_log();
+    let all = list(&["--path", "/ci/many"]);
+    let names: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 10);
+    assert_eq!(names[0], "/ci/many/s00");
+    assert_eq!(all["folders"], Value::Null, "an empty list prints as null");
+    assert_eq!(all["next_page"], "");
+    assert_eq!(world.fake.count("list-items"), 3, "pages of 4: 4 + 4 + 2");
+
+    let typed = list(&[
+        "--path",
+        "/ci",
+        "--type",
+        "rotated-secret",
+        "--filter",
+        "custom",
+    ]);
+    assert_eq!(typed["items"][0]["item_name"], "/ci/rotated-custom");
+    assert_eq!(typed["items"].as_array().unwrap().len(), 1);
+    let root = list(&["--path", "/ci", "--type", "static-secret"]);
+    assert_eq!(root["folders"], json!(["/ci/many", "/ci/team"]));
+    let raw = world
+        .akeyless()
+        .env("AKEYLESS_TOKEN", &token)
+        .args(["list-items", "--path", "/ci/team"])
+        .run()
+        .ok()
+        .stdout;
+    assert!(
+        raw.starts_with("{\"items\":[") && raw.contains("],\"folders\":null,\"next_page\":\"\"}"),
+        "the CLI's key order: {raw}"
+    );
+}
+
+#[test]
+fn dynamic_secrets_get_their_args_and_timeout() {
+    let world = World::new();
+    let token = akl_testkit::token(&world);
+    world.fake.clear_log();
+    let out = world
+        .akeyless()
+        .env("AKEYLESS_TOKEN", &token)
+        .args(["get-dynamic-secret-value", "--name", "/ci/mysql"])
+        .args([
+            "--args",
+            "db=orders",
+            "--args",
+            r#"{"role":"ro"}"#,
+            "--timeout",
+            "120",
+        ])
+        .stdout_is_secret()
+        .run()
+        .ok()
+        .stdout;
+    let value: Value = serde_json::from_str(&out).unwrap();
+    assert!(value["user"].as_str().unwrap().starts_with("tmp_user_"));
+    let call = &world.fake.log()[0];
+    assert_eq!(call.args, ["db=orders", r#"{"role":"ro"}"#]);
+    assert!(call.keys.contains(&"timeout".to_owned()), "{:?}", call.keys);
+}
+
+#[test]
+fn the_client_type_is_the_clis_for_akeyless_and_settable_for_akl() {
+    let world = World::new();
+    let jwt = world.jwt(json!({}));
+    world
+        .akeyless()
+        .env("AKEYLESS_JWT", &jwt)
+        .args(["auth", "--access-id", JWT_ACCESS_ID])
+        .stdout_is_secret()
+        .run()
+        .ok();
+    world.akl().args(["auth"]).stdout_is_secret().run().ok();
+    let types: Vec<Option<String>> = world
+        .fake
+        .log()
+        .into_iter()
+        .map(|e| e.client_type)
+        .collect();
+    assert_eq!(types, [Some("cli".to_owned()), Some("akl".to_owned())]);
+
+    // An auth method that allows only the CLI's type: akl is told what to do.
+    let limited = "p-clionly0jwt5";
+    world
+        .akl()
+        .env("AKEYLESS_ACCESS_ID", limited)
+        .args(["auth"])
+        .run()
+        .code(3)
+        .stderr_has("refused for the client type akl sent (akl)")
+        .stderr_has("set AKEYLESS_CLIENT_TYPE to one it allows");
+    world
+        .akl()
+        .env("AKEYLESS_ACCESS_ID", limited)
+        .env("AKEYLESS_CLIENT_TYPE", "cli")
+        .args(["auth"])
+        .stdout_is_secret()
+        .run()
+        .ok();
+    world
+        .akeyless()
+        .env("AKEYLESS_JWT", &jwt)
+        .args(["auth", "--access-id", limited, "--json"])
+        .stdout_is_secret()
+        .run()
+        .ok();
 }

@@ -63,6 +63,27 @@ def main():
     second = v2.get_dynamic_secret_value(akeyless.GetDynamicSecretValue(name="/ci/mysql", token=token))
     out["dynamic"] = {"keys": sorted(first), "fresh": first["password"] != second["password"]}
 
+    # list-items page by page, as a paging client walks it, then narrowed in one answer.
+    pages, page_token, folders = [], None, None
+    while True:
+        answer = v2.list_items(akeyless.ListItems(
+            path="/ci", auto_pagination="disabled", pagination_token=page_token, token=token))
+        pages.append([item.item_name for item in (answer.items or [])])
+        folders = folders if folders is not None else (answer.folders or [])
+        page_token = answer.next_page
+        if not page_token:
+            break
+    narrowed = v2.list_items(akeyless.ListItems(
+        path="/ci", filter="rotated", type=["rotated-secret"], token=token))
+    current = v2.list_items(akeyless.ListItems(path="/ci/team", current_folder=True, token=token))
+    out["list"] = {"pages": pages, "folders": folders,
+                   "narrowed": [[i.item_name, i.item_type] for i in narrowed.items],
+                   "current": [i.item_name for i in current.items]}
+
+    with_args = v2.get_dynamic_secret_value(akeyless.GetDynamicSecretValue(
+        name="/ci/mysql", args=["db=orders", '{"role":"ro"}'], timeout=30, token=token))
+    out["dynamic_args"] = sorted(with_args)
+
     out["rotated"] = {}
     for name in ["/ci/rotated-db", "/ci/rotated-custom", "/ci/rotated-target"]:
         answer = v2.get_rotated_secret_value(akeyless.GetRotatedSecretValue(names=name, token=token))

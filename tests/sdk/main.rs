@@ -35,7 +35,9 @@ fn sdk_python() -> PathBuf {
 
 #[test]
 fn official_sdk_accepts_every_answer_of_the_fake() {
-    let world = World::new();
+    let mut fixture = akl_testkit::default_fixture();
+    fixture.page_size = 5;
+    let world = World::with(fixture);
     let fake = &world.fake;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/conformance.py");
     let out = Command::new(sdk_python())
@@ -89,6 +91,44 @@ fn official_sdk_accepts_every_answer_of_the_fake() {
         got["dynamic"],
         json!({"keys": ["id", "password", "ttl_in_minutes", "user"], "fresh": true})
     );
+
+    // list-items: pages of five that join into every listable item under /ci, in order.
+    let list = &got["list"];
+    let pages: Vec<Vec<String>> = serde_json::from_value(list["pages"].clone()).unwrap();
+    assert!(
+        pages.len() > 1 && pages.iter().all(|p| p.len() <= 5),
+        "{pages:?}"
+    );
+    let joined: Vec<String> = pages.concat();
+    let mut expected: Vec<String> = akl_testkit::default_fixture()
+        .items
+        .iter()
+        .map(|i| i.name.clone())
+        .filter(|n| n.starts_with("/ci/") && n != "/ci/denied")
+        .collect();
+    expected.sort();
+    assert_eq!(joined, expected);
+    assert_eq!(list["folders"], json!(["/ci/team"]));
+    assert_eq!(
+        list["narrowed"],
+        json!([
+            ["/ci/rotated-custom", "ROTATED_SECRET"],
+            ["/ci/rotated-db", "ROTATED_SECRET"],
+            ["/ci/rotated-target", "ROTATED_SECRET"]
+        ])
+    );
+    assert_eq!(list["current"], json!(["/ci/team/deploy-key"]));
+    assert_eq!(
+        got["dynamic_args"],
+        json!(["id", "password", "ttl_in_minutes", "user"])
+    );
+    let args_call = fake
+        .log()
+        .into_iter()
+        .find(|e| !e.args.is_empty())
+        .expect("the call with args");
+    assert_eq!(args_call.args, ["db=orders", r#"{"role":"ro"}"#]);
+    assert!(args_call.keys.contains(&"timeout".to_owned()));
 
     // The three shapes of a rotated secret's value, as the SDK hands them over.
     let rotated = &got["rotated"];

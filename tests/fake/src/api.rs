@@ -21,6 +21,13 @@ fn fail<T>(status: u16, text: impl Into<String>) -> Result<T, Failure> {
     Err((status, text.into()))
 }
 
+/// What the fake knows of the caller besides the body.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// The `akeylessclienttype` header.
+    pub client_type: Option<String>,
+}
+
 /// Who a token belongs to and what it may do.
 #[derive(Debug, Clone)]
 struct Session {
@@ -56,25 +63,43 @@ impl Backend {
         value
     }
 
-    pub fn call(&self, command: &str, body: &Map<String, Value>) -> Result<Value, Failure> {
+    pub fn call(
+        &self,
+        command: &str,
+        body: &Map<String, Value>,
+        caller: &Caller,
+    ) -> Result<Value, Failure> {
         match command {
-            "auth" => self.auth(body),
+            "auth" => self.auth(body, caller),
             "validate-token" => self.validate_token(body),
             "describe-item" => self.describe_item(body),
             "get-secret-value" => self.get_secret_value(body),
             "get-dynamic-secret-value" => self.get_dynamic_secret_value(body),
             "get-rotated-secret-value" => self.get_rotated_secret_value(body),
+            "list-items" => self.list_items(body),
             other => fail(404, format!("unknown command: {other}")),
         }
     }
 
-    fn auth(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+    fn auth(&self, body: &Map<String, Value>, caller: &Caller) -> Result<Value, Failure> {
         let access_id = string(body, "access-id")?;
         let access_type = optional_string(body, "access-type")?.unwrap_or("access_key");
         let method = self.fixture.auth_method(access_id).ok_or((
             401,
             format!("Authentication failed: auth method {access_id} does not exist"),
         ))?;
+        // `allowed-client-type` on the auth method: an unlisted client type is refused.
+        if !method.allowed_client_types.is_empty() {
+            let sent = caller.client_type.as_deref().unwrap_or("");
+            if !method.allowed_client_types.iter().any(|t| t == sent) {
+                return fail(
+                    401,
+                    format!(
+                        "Authentication failed: client type '{sent}' is not allowed for auth method {access_id}"
+                    ),
+                );
+            }
+        }
         let claims = match (&method.kind, access_type) {
             (AuthKind::AccessKey { access_key }, "access_key") => {
                 if optional_string(body, "access-key")? != Some(access_key.as_str()) {
@@ -362,6 +387,16 @@ impl Backend {
         let session = self.session(body)?;
         let name = string(body, "name")?;
         let item = self.readable(&session, name)?;
+        match body.get("args") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(args)) if args.iter().all(Value::is_string) => {}
+            Some(_) => return fail(400, "args must be an array of strings"),
+        }
+        match body.get("timeout") {
+            None | Some(Value::Null) => {}
+            Some(t) if t.as_u64().is_some() => {}
+            Some(_) => return fail(400, "timeout must be an integer number of seconds"),
+        }
         let ItemKind::Dynamic { producer } = item.kind else {
             return fail(
                 400,
@@ -425,6 +460,111 @@ impl Backend {
             RotatedForm::TargetValue => json!({ "target_value": fields }),
         }}))
     }
+}
+
+impl Backend {
+    /// `list-items`: the items under `path` the session may list or read (names are full
+    /// paths), and the sub-folders holding them; `filter` is a substring of the name,
+    /// `type` a list such as `static-secret`. With `auto-pagination` `disabled`, pages of
+    /// the fixture's `page_size` and a `next_page` token.
+    fn list_items(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        let session = self.session(body)?;
+        let path = optional_string(body, "path")?.unwrap_or("/");
+        let folder = canonical(path).trim_end_matches('/').to_owned();
+        let filter = optional_string(body, "filter")?;
+        let types: Vec<String> = match body.get("type") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(types)) => types
+                .iter()
+                .map(|t| {
+                    t.as_str()
+                        .map(type_name)
+                        .ok_or((400, "type must be strings".to_owned()))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return fail(400, "type must be an array of item types"),
+        };
+        let current_folder = match body.get("current-folder") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return fail(400, "current-folder must be a boolean"),
+        };
+        let paged = match optional_string(body, "auto-pagination")? {
+            None | Some("enabled") => false,
+            Some("disabled") => true,
+            Some(other) => {
+                return fail(
+                    400,
+                    format!("auto-pagination must be enabled or disabled, not {other}"),
+                );
+            }
+        };
+        let start: usize = match optional_string(body, "pagination-token")? {
+            None | Some("") => 0,
+            Some(token) => token
+                .strip_prefix("page-")
+                .and_then(|n| n.parse().ok())
+                .ok_or((400, "invalid pagination-token".to_owned()))?,
+        };
+        let mut items: Vec<&Item> = self
+            .fixture
+            .items
+            .iter()
+            .filter(|i| {
+                let Some(rest) = i.name.strip_prefix(&format!("{folder}/")) else {
+                    return false;
+                };
+                (!current_folder || !rest.contains('/'))
+                    && filter.is_none_or(|f| i.name.contains(f))
+                    && (types.is_empty() || types.iter().any(|t| t == i.type_name()))
+                    && (self.allowed(&session, &i.name, "list")
+                        || self.allowed(&session, &i.name, "read"))
+            })
+            .collect();
+        items.sort_by(|a, b| a.name.cmp(&b.name));
+        let folders: std::collections::BTreeSet<String> = items
+            .iter()
+            .filter_map(|i| {
+                let rest = &i.name[folder.len() + 1..];
+                rest.split_once('/')
+                    .map(|(sub, _)| format!("{folder}/{sub}"))
+            })
+            .collect();
+        let size = if paged {
+            self.fixture.page_size
+        } else {
+            usize::MAX
+        };
+        let page: Vec<Value> = items
+            .iter()
+            .skip(start)
+            .take(size)
+            .map(|item| {
+                json!({
+                    "item_name": item.name,
+                    "item_id": item_id(&item.name),
+                    "display_id": format!("{:012x}", item_id(&item.name)),
+                    "item_type": item.type_name(),
+                    "item_sub_type": "",
+                    "is_enabled": true,
+                    "item_tags": [],
+                    "last_version": item.static_versions().map_or(1, |v| v.len()),
+                    "client_permissions": ["read", "list"],
+                })
+            })
+            .collect();
+        let next = start.saturating_add(size);
+        Ok(json!({
+            "items": page,
+            "folders": if start == 0 { folders.into_iter().collect::<Vec<_>>() } else { Vec::new() },
+            "next_page": if next < items.len() { format!("page-{next}") } else { String::new() },
+        }))
+    }
+}
+
+/// `static-secret` → `STATIC_SECRET`, as list-items takes types and answers them.
+fn type_name(requested: &str) -> String {
+    requested.to_ascii_uppercase().replace('-', "_")
 }
 
 fn string<'a>(body: &'a Map<String, Value>, key: &str) -> Result<&'a str, Failure> {

@@ -35,6 +35,9 @@ pub struct Fixture {
     /// Delay before every API answer.
     #[serde(default)]
     pub latency_ms: u64,
+    /// Items per `list-items` page when the client pages (`auto-pagination: disabled`).
+    #[serde(default = "default_page_size")]
+    pub page_size: usize,
     #[serde(default)]
     pub faults: Vec<Fault>,
 }
@@ -43,9 +46,16 @@ fn default_token_ttl() -> u64 {
     900
 }
 
+fn default_page_size() -> usize {
+    1000
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct AuthMethod {
     pub access_id: String,
+    /// The client types (`akeylessclienttype`) that may log in; any when empty.
+    #[serde(default)]
+    pub allowed_client_types: Vec<String>,
     #[serde(flatten)]
     pub kind: AuthKind,
 }

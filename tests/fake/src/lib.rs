@@ -53,6 +53,9 @@ pub struct Options {
     pub http_port: u16,
     /// Extra names for the server certificate, besides localhost and loopback.
     pub cert_names: Vec<String>,
+    /// Lay the API out as an older gateway on port 8080 does: the legacy V1 API at the
+    /// root, V2 only under `/v2`.
+    pub v1_root: bool,
 }
 
 impl Default for Options {
@@ -62,6 +65,7 @@ impl Default for Options {
             https_port: 0,
             http_port: 0,
             cert_names: Vec::new(),
+            v1_root: false,
         }
     }
 }
@@ -84,6 +88,7 @@ impl std::fmt::Debug for Fake {
 
 struct Shared {
     backend: Backend,
+    v1_root: bool,
     log: log::Log,
     faults: faults::Faults,
     latency_ms: AtomicU64,
@@ -110,6 +115,7 @@ impl Fake {
             log: log::Log::default(),
             minted: Mutex::default(),
             backend: Backend::new(fixture),
+            v1_root: options.v1_root,
         });
         shared.faults.set(shared.backend.fixture.faults.clone());
         let fake = Fake {
@@ -246,6 +252,14 @@ impl Shared {
         if req.method != "POST" {
             return error(405, "method not allowed: the API takes POST");
         }
+        if self.v1_root && prefix == "/" {
+            // The V1 API takes form-encoded `cmd=…` at the root; a V2 path is not one of
+            // its commands.
+            return error(
+                404,
+                &format!("V1 API: unknown path /{command}; the V2 API is under /v2"),
+            );
+        }
 
         let started_ms = self.log.elapsed_ms();
         let body: Option<Map<String, Value>> = serde_json::from_slice(&req.body).ok();
@@ -261,12 +275,26 @@ impl Shared {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             client_type: req.header("akeylessclienttype").map(str::to_owned),
+            args: body
+                .as_ref()
+                .and_then(|b| b.get("args"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
             status: 0,
             started_ms,
             finished_ms: 0,
         };
         entry.keys.sort();
 
+        let caller = api::Caller {
+            client_type: entry.client_type.clone(),
+        };
         let latency = self.latency_ms.load(Ordering::Relaxed);
         if latency > 0 {
             std::thread::sleep(Duration::from_millis(latency));
@@ -282,7 +310,7 @@ impl Shared {
             }
             None => match body {
                 None => error(400, "the request body is not a JSON object"),
-                Some(body) => match self.backend.call(command, &body) {
+                Some(body) => match self.backend.call(command, &body, &caller) {
                     Ok(value) => Response::json(200, &value),
                     Err((status, text)) => error(status, &text),
                 },

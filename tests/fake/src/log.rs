@@ -25,6 +25,8 @@ pub struct Entry {
     pub access_type: Option<String>,
     /// The `akeylessclienttype` header.
     pub client_type: Option<String>,
+    /// A dynamic secret's producer arguments (`args`).
+    pub args: Vec<String>,
     pub status: u16,
     pub started_ms: u64,
     pub finished_ms: u64,

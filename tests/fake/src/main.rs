@@ -34,6 +34,9 @@ struct Args {
     /// Extra host name or address for the server certificate (repeatable).
     #[arg(long, value_name = "NAME")]
     cert_name: Vec<String>,
+    /// An older gateway's layout: the legacy V1 API at the root, V2 under /v2 only.
+    #[arg(long)]
+    v1_root: bool,
     /// Directory for ca.pem, env (sourceable settings for akl) and jwt.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
@@ -67,6 +70,7 @@ fn run(args: &Args) -> Result<(), String> {
         https_port: args.https_port,
         http_port: args.http_port,
         cert_names: args.cert_name.clone(),
+        v1_root: args.v1_root,
     };
     let server =
         fake::Fake::start_with(fixture, options).map_err(|e| format!("cannot listen: {e}"))?;

@@ -216,7 +216,8 @@ impl Akl<'_> {
 }
 
 /// Files under `dir` that `akl` may have written and that must hold no secret: everything
-/// but the CA, env files (`env`, `*.env`) and the given outputs.
+/// but the CA, env files (`env`, `*.env`), the given outputs, and the token store of
+/// `akeyless auth` (`.tmp_creds/`, where the Akeyless CLI keeps its token too).
 fn written_files(dir: &Path, outputs: &[PathBuf]) -> Vec<(PathBuf, String)> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -231,7 +232,9 @@ fn written_files(dir: &Path, outputs: &[PathBuf]) -> Vec<(PathBuf, String)> {
                 continue;
             };
             if kind.is_dir() {
-                stack.push(path);
+                if name != ".tmp_creds" {
+                    stack.push(path);
+                }
             } else if kind.is_file()
                 && name != "ca.pem"
                 && name != "env"
