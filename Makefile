@@ -24,9 +24,10 @@ build: ## Build the static release binary: target/x86_64-unknown-linux-musl/rele
 	@$(DEPS) build
 	cargo build --release --locked
 
-check-static: build ## Fail unless `file` says the binary is statically linked
+check-static: build ## Fail unless `file` says the binary is static (static-pie)
 	@file $(BIN)
-	@file $(BIN) | grep -q 'statically linked' || { echo "error: $(BIN) is not statically linked" >&2; exit 1; }
+	@file $(BIN) | grep -Eq 'static-pie linked|statically linked' || { echo "error: $(BIN) is not statically linked" >&2; exit 1; }
+	@file $(BIN) | grep -q 'static-pie linked' || { echo "error: $(BIN) is not position-independent (static-pie)" >&2; exit 1; }
 
 lint: ## cargo fmt --check, clippy with -D warnings, shellcheck, the module layer check
 	@$(DEPS) lint

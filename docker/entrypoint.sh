@@ -46,10 +46,20 @@ home_writable() {
     [ -n "${HOME:-}" ] || return 1
     (umask 077 && mkdir -p "$HOME/.akeyless" && : >"$HOME/.akeyless/.probe" && rm -f "$HOME/.akeyless/.probe") 2>/dev/null
 }
+# The fallback must be ours alone: on a shared /tmp another user could have made it first,
+# with an env file and a PATH of their choosing inside.
+private_dir() {
+    mkdir -m 700 "$1" 2>/dev/null || true
+    [ -d "$1" ] && [ ! -L "$1" ] && [ "$(stat -c '%u %a' "$1")" = "$(id -u) 700" ]
+}
 if ! home_writable; then
     old_home=${HOME:-(unset)}
     HOME="${TMPDIR:-/tmp}/akl-$(id -u)"
     export HOME
+    if ! private_dir "$HOME"; then
+        note "$HOME exists but is not a private directory of uid $(id -u) (another user may have made it): refusing to use it as HOME"
+        exit 2
+    fi
     home_writable || { note "neither HOME ($old_home) nor $HOME is writable"; exit 1; }
     note "HOME $old_home is not writable; HOME is $HOME for this job"
 fi

@@ -79,6 +79,10 @@ pub enum Command {
     /// Explain the configuration and the ID token's claims, check the gateway, the login
     /// and every referenced item (by type only: no secret is fetched), and say what to fix.
     Doctor,
+    /// (internal) On a shell executor: wait for the job's shell to exit, then remove the
+    /// files of secrets akl wrote for it.
+    #[command(name = "__reap", hide = true)]
+    Reap(ReapArgs),
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +143,12 @@ pub struct MaskArgs {
     /// Read all of stdin as one value (without its final newline).
     #[arg(long)]
     pub whole: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReapArgs {
+    pub pid: i32,
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

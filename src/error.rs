@@ -165,6 +165,21 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// Text from elsewhere (a gateway's error, an item's type, a secret's JSON keys) made safe
+/// to print on one line: control characters, terminal escapes among them, become spaces,
+/// and it is cut at `max` characters.
+pub fn printable(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out.trim().to_owned()
+}
+
 /// Prints a progress note to stderr: stdout is only for data.
 pub fn note(message: impl Display) {
     let _ = writeln!(std::io::stderr().lock(), "akl: {message}");
@@ -186,6 +201,15 @@ mod tests {
         assert_eq!(Error::auth("x").exit_code(), 3);
         assert_eq!(Error::unresolved("x").exit_code(), 4);
         assert_eq!(Error::unreachable("x").exit_code(), 5);
+    }
+
+    #[test]
+    fn foreign_text_loses_its_escapes_and_length() {
+        assert_eq!(
+            printable("STATIC\u{1b}[31m_SECRET\n", 100),
+            "STATIC [31m_SECRET"
+        );
+        assert_eq!(printable("abcdef", 3), "abc…");
     }
 
     #[test]

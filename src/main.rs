@@ -11,6 +11,8 @@ mod cmd;
 mod compat;
 mod envfile;
 mod error;
+mod files;
+mod json;
 mod mask;
 mod resolve;
 mod run;
@@ -22,6 +24,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `akl` holds secrets, tokens and keys in memory: no core dump, no ptrace by other
+    // processes of the same user, whatever crashes.
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     // The image links `akeyless` to this binary for pipelines written for ci_base.
     let outcome = if compat::invoked() {
         compat::main()

@@ -55,6 +55,18 @@ impl Gateway {
         Ok(Gateway { url, mapped })
     }
 
+    /// Plain http to a host that is not this machine: credentials and secrets cross the
+    /// network unencrypted.
+    pub fn is_plain_http_remote(&self) -> bool {
+        let host = self.url.host_str().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        self.url.scheme() == "http" && !loopback
+    }
+
     /// Why the base differs from what was given (for `akl doctor`), if it does.
     pub fn mapped(&self) -> Option<&'static str> {
         self.mapped
@@ -188,6 +200,24 @@ mod tests {
         ] {
             let err = Gateway::parse_v2(input).unwrap_err();
             assert!(err.contains(why), "{input:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn plain_http_is_flagged_unless_it_stays_on_this_machine() {
+        for (url, remote) in [
+            ("http://gw.example.com:8080/v2", true),
+            ("http://10.0.0.5:8081", true),
+            ("https://gw.example.com", false),
+            ("http://127.0.0.1:8081", false),
+            ("http://localhost:8000/api/v2", false),
+            ("http://[::1]:8081", false),
+        ] {
+            assert_eq!(
+                Gateway::parse_v2(url).unwrap().is_plain_http_remote(),
+                remote,
+                "{url}"
+            );
         }
     }
 

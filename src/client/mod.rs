@@ -23,6 +23,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::json;
 use crate::secret::Secret;
 use retry::Policy;
 
@@ -37,9 +38,10 @@ const USER_AGENT: &str = concat!("akl/", env!("CARGO_PKG_VERSION"));
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Dynamic secrets may take the producer's own timeout (15 s by default) to answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Far above any real answer (a batch of thousands of secrets), far below what could
-/// exhaust a CI container's memory.
-const MAX_RESPONSE_BYTES: usize = 64 << 20;
+/// Far above any real answer (a batch of thousands of secrets, a 10 MiB value escaped),
+/// far below what could exhaust a CI container's memory; `json::parse` bounds what the
+/// answer may cost parsed.
+const MAX_RESPONSE_BYTES: usize = 32 << 20;
 /// Server error text is shown to the user; a proxy's error page is not worth more.
 const MAX_ERROR_CHARS: usize = 300;
 
@@ -131,8 +133,9 @@ impl Api {
             // The token is in the body: following a redirect would hand it to whoever
             // the redirect points at.
             .redirect(reqwest::redirect::Policy::none())
-            // Proxies from the environment are honoured as every CI tool does; no proxy
-            // ever sees more than the TLS handshake.
+            // Proxies from the environment (HTTPS_PROXY, NO_PROXY, …) are honoured as every
+            // CI tool does. A proxy sees only the TLS handshake of an https gateway, but
+            // everything, credentials and secrets included, of a plain http one.
             .build()
             .map_err(|e| Error::other(format!("cannot set up the HTTP client: {e}")))?;
         Ok(Api {
@@ -278,7 +281,7 @@ impl Api {
             Value::Object(mut fields) => {
                 if let Some(payload) = fields.remove("payload") {
                     return match payload {
-                        Value::String(text) => serde_json::from_str(&text)
+                        Value::String(text) => json::parse(text.as_bytes())
                             .map_err(|_| malformed("the rotated secret's payload is not JSON")),
                         other => Ok(other),
                     };
@@ -472,23 +475,13 @@ impl Api {
                 message,
             }));
         }
-        serde_json::from_slice(&bytes).map_err(|e| {
+        // Parsed with a bound on the values it may hold: bytes are capped, memory must be
+        // too. The reason never quotes the body, which holds secrets.
+        json::parse(&bytes).map_err(|refused| {
             answered(ApiError::Malformed {
                 status: status.as_u16(),
                 content_type,
-                // serde's message for a successful answer can quote the body, which holds
-                // secrets: keep only the category and position.
-                reason: match e.classify() {
-                    serde_json::error::Category::Eof => "the body is truncated".to_owned(),
-                    serde_json::error::Category::Syntax => {
-                        format!(
-                            "the body is not JSON (at line {} column {})",
-                            e.line(),
-                            e.column()
-                        )
-                    }
-                    _ => "the JSON does not have the expected shape".to_owned(),
-                },
+                reason: format!("the body: {refused}"),
             })
         })
     }
@@ -519,7 +512,7 @@ impl Api {
         struct ErrorBody {
             error: Value,
         }
-        if let Ok(ErrorBody { error }) = serde_json::from_slice(body) {
+        if let Ok(ErrorBody { error }) = json::parse(body) {
             return self.clean(&json_text(error));
         }
         if body.is_empty() {
@@ -543,15 +536,7 @@ impl Api {
                 text = text.replace(secret.expose(), "(redacted)");
             }
         }
-        let mut out: String = text
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .take(MAX_ERROR_CHARS)
-            .collect();
-        if text.chars().count() > MAX_ERROR_CHARS {
-            out.push('…');
-        }
-        out.trim().to_owned()
+        crate::error::printable(&text, MAX_ERROR_CHARS)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::client::{Api, ApiError, During, Token};
 use crate::envfile::{self, EnvFile};
 use crate::error::{Error, Kind, Result};
 use crate::resolve::{self, Wanted};
-use crate::settings::{Credentials, Env, Overrides, Settings};
+use crate::settings::{self, Credentials, Env, Overrides, Settings, vars};
 
 /// The report, and the most serious problem found (which decides the exit code).
 struct Report {
@@ -89,6 +89,17 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
             ));
             if let Some(why) = settings.gateway.mapped() {
                 report.info(format!("the V2 API of what was given: {why}"));
+            }
+            if let Some(warning) = settings.plain_http_warning() {
+                report.warn(warning);
+            }
+            for var in settings::PROXY_VARS {
+                if let Ok(Some(value)) = env.get(var) {
+                    report.info(format!("proxy {var}={}", without_credentials(value)));
+                }
+            }
+            if let Ok(Some(value)) = env.get(vars::NO_PROXY) {
+                report.info(format!("no proxy for {value} (NO_PROXY)"));
             }
             match &settings.credentials {
                 Credentials::Token { from, .. } => {
@@ -192,6 +203,19 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
         None => ExitCode::SUCCESS,
         Some(kind) => ExitCode::from(kind.exit_code()),
     })
+}
+
+/// A proxy URL with its user name and password left out.
+fn without_credentials(value: &str) -> String {
+    match reqwest::Url::parse(value.trim()) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            format!("{url} (credentials not shown)")
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => "(not a URL)".to_owned(),
+    }
 }
 
 /// Whether the URL is a V2 API: a probe token must be refused in JSON, not by a web page

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::cli::EnvArgs;
-use crate::envfile;
-use crate::error::{self, Result};
+use crate::envfile::{self, Format};
+use crate::error::{self, Error, Result};
 use crate::resolve;
 use crate::secret::Secret;
 use crate::settings::{self, Env, Overrides, vars};
@@ -16,6 +16,13 @@ const MAX_ARG_STRLEN: usize = 128 << 10;
 pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<ExitCode> {
     let started = Instant::now();
     // Everything is validated, and the destination chosen, before the first request.
+    if args.format == Format::Json && !args.stdout && args.output.is_none() {
+        // The default file is sourced by a shell, which would run `$(…)` inside a value.
+        return Err(Error::usage(
+            "--format json goes only to --stdout or to a file named with -o",
+        )
+        .hint("the default env file is sourced by the job's shell: write JSON with -o FILE, or print it with --stdout"));
+    }
     let wanted = resolve::references(env)?;
     let allow_missing = settings::flag(env, vars::AKEYLESS_ALLOW_MISSING)?;
     let path = match args.stdout {
@@ -25,9 +32,13 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
             envfile::env_file(env, args.output.as_deref())?,
         )?),
     };
-    let fingerprint = resolve::fingerprint(env, &wanted)?;
+    let fingerprint = format!(
+        "{}format={:?}\n",
+        resolve::fingerprint(env, &wanted)?,
+        args.format
+    );
     if let Some(path) = path.as_ref().filter(|_| args.reuse) {
-        if envfile::is_current(path, &fingerprint) {
+        if envfile::is_current(path, &fingerprint)? {
             error::note(format!(
                 "reusing {}, written for the same references",
                 path.display()
@@ -43,7 +54,7 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
         // works in the shell that sources the file, but every program it starts fails.
         if r.var.len() + 1 + r.value.expose().len() + 1 > MAX_ARG_STRLEN {
             error::warn(format!(
-                "{} is {} bytes; Linux passes no environment variable over 128 KiB to programs (\"Argument list too long\"), so only the shell that sources the file can use it",
+                "{} is {} bytes: once the file is sourced (it is exported), every command the shell starts fails with \"Argument list too long\", because Linux passes no environment variable over 128 KiB to a program; have akl write it to a file instead (|file=true)",
                 r.var,
                 r.value.expose().len()
             ));
@@ -61,9 +72,13 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
     let place = match &path {
         Some(path) => {
             envfile::write(path, &content)?;
+            let mut written = vec![path.clone()];
             if args.reuse {
-                envfile::write(&envfile::stamp_path(path), &Secret::new(fingerprint))?;
+                let stamp = envfile::stamp_path(path);
+                envfile::write(&stamp, &Secret::new(fingerprint))?;
+                written.push(stamp);
             }
+            super::scoped_to_the_job(env, &written)?;
             format!("wrote {}", path.display())
         }
         None => {

@@ -10,7 +10,9 @@ mod run;
 
 use std::future::Future;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::auth::Session;
 use crate::cli::{Cli, Command};
@@ -18,31 +20,96 @@ use crate::error::{Error, Kind, Result};
 use crate::resolve::{self, Failure, Outcome, Wanted};
 use crate::run::channel;
 use crate::secret::Secret;
-use crate::settings::{Env, Overrides, Settings, vars};
+use crate::settings::{self, Env, Overrides, Settings, vars};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let env = Env::from_process();
     let overrides = cli.global.overrides()?;
     match cli.command {
-        Command::Env(args) => block_on(env::run(&env, &overrides, &args)),
-        Command::Get(args) => block_on(get::run(&env, &overrides, &args)),
+        Command::Env(args) => block_on(&env, env::run(&env, &overrides, &args))?,
+        Command::Get(args) => block_on(&env, get::run(&env, &overrides, &args))?,
         Command::Run(args) => run::run(&env, &overrides, &args),
-        Command::Auth(args) => block_on(auth::run(&env, &overrides, &args)),
+        Command::Auth(args) => block_on(&env, auth::run(&env, &overrides, &args))?,
         Command::Mask(args) => mask::run(&env, &args),
-        Command::Doctor => block_on(doctor::run(&env, &overrides)),
+        Command::Doctor => block_on(&env, doctor::run(&env, &overrides))?,
+        Command::Reap(args) => {
+            crate::run::reap::watch(args.pid, &args.paths);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
 /// Network work runs on a single-threaded runtime: `akl` waits on I/O, and one thread
-/// keeps start-up and memory small.
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    match tokio::runtime::Builder::new_current_thread()
+/// keeps start-up and memory small. The runtime is shut down without waiting for its
+/// blocking threads: a name lookup the resolver never answers must not hold the run past
+/// its deadline. A watchdog ends the run if anything hangs past the deadline anyway.
+pub fn block_on<F: Future>(env: &Env, future: F) -> Result<F::Output> {
+    let _watchdog = Watchdog::start(settings::deadline(env).unwrap_or(settings::DEFAULT_TIMEOUT));
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime.block_on(future),
-        Err(e) => panic!("cannot start the async runtime: {e}"),
+        .map_err(|e| {
+            Error::other(format!("cannot start the async runtime: {e}")).hint(
+                "a limit on open files or threads was reached (ulimit -n, ulimit -u): raise it",
+            )
+        })?;
+    let output = runtime.block_on(future);
+    runtime.shutdown_background();
+    Ok(output)
+}
+
+/// Ends the process with exit 5 if the work it watches outlives the run's deadline (plus a
+/// moment for the client's own deadline handling to speak first). Whatever hangs (a name
+/// lookup, a stalled file, a stuck peer), the run ends.
+#[derive(Debug)]
+struct Watchdog(Arc<AtomicBool>);
+
+/// What the client's own deadline handling gets before the watchdog steps in.
+const WATCHDOG_GRACE: Duration = Duration::from_secs(1);
+
+impl Watchdog {
+    fn start(deadline: Duration) -> Watchdog {
+        let done = Arc::new(AtomicBool::new(false));
+        let watched = done.clone();
+        // Without a thread to spare there is no watchdog: the client's deadline remains.
+        let _ = std::thread::Builder::new()
+            .name("akl-watchdog".into())
+            .spawn(move || {
+                std::thread::sleep(deadline + WATCHDOG_GRACE);
+                if !watched.load(Ordering::Acquire) {
+                    Error::unreachable(format!(
+                        "the deadline (AKEYLESS_TIMEOUT, {}s) passed and the run was still waiting",
+                        deadline.as_secs_f64()
+                    ))
+                    .hint("something did not answer: the gateway, the name server, a file; raise AKEYLESS_TIMEOUT if the gateway is just slow")
+                    .report();
+                    std::process::exit(i32::from(Kind::Unreachable.exit_code()));
+                }
+            });
+        Watchdog(done)
     }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// On GitLab's shell executor, where the next job of any project runs as the same user
+/// with the same HOME, `paths` (just written) are removed when the job's shell exits; if
+/// that cannot be arranged they are removed now and the command fails.
+pub fn scoped_to_the_job(env: &Env, paths: &[std::path::PathBuf]) -> Result<()> {
+    let gitlab = env.get(vars::GITLAB_CI)?.is_some();
+    let image = env.get(vars::CI_JOB_IMAGE)?.is_some();
+    if !crate::run::reap::on_shell_executor(gitlab, image) {
+        return Ok(());
+    }
+    crate::run::reap::remove_when_the_job_ends(paths).inspect_err(|_| {
+        for path in paths {
+            let _ = std::fs::remove_file(path);
+        }
+    })
 }
 
 /// Registers values with the enclosing output masker (the image's job shell, an `akl run`

@@ -11,6 +11,7 @@ use crate::auth::is_jwt;
 use crate::cli::RunArgs;
 use crate::envfile;
 use crate::error::{self, Error, Result};
+use crate::files;
 use crate::mask::{MIN_LEN, TooShort};
 use crate::resolve;
 use crate::run::{self, Command, Masker, channel};
@@ -35,9 +36,15 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
     let file = run::locate(program, env.get(vars::PATH)?)?;
     let values = match &args.env_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::usage(format!("cannot read {}: {e}", path.display()))
+            let bytes = files::read_trusted(path, 64 << 20)?.ok_or_else(|| {
+                Error::usage(format!("cannot read {}: it does not exist", path.display()))
                     .hint("write it first with `akl env`, or drop --env-file to resolve now")
+            })?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Error::usage(format!(
+                    "{} is not an env file akl wrote: not UTF-8",
+                    path.display()
+                ))
             })?;
             envfile::parse(&text).map_err(|why| {
                 Error::usage(format!(
@@ -106,7 +113,7 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
 fn resolve(env: &Env, overrides: &Overrides) -> Result<Vec<(String, Secret)>> {
     let wanted = resolve::references(env)?;
     let allow_missing = settings::flag(env, vars::AKEYLESS_ALLOW_MISSING)?;
-    let (outcome, _) = super::block_on(super::resolve(env, overrides, wanted))?;
+    let (outcome, _) = super::block_on(env, super::resolve(env, overrides, wanted))??;
     super::unless_allowed(&outcome.failed, allow_missing)?;
     Ok(outcome
         .resolved
@@ -131,6 +138,7 @@ fn credentials(env: &Env) -> Vec<Secret> {
             (wanted && !value.is_empty()).then(|| Secret::new(value))
         })
         .collect();
+    found.extend(settings::proxy_secrets(env));
     found.dedup();
     found
 }

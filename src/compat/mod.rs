@@ -73,7 +73,19 @@ pub fn main() -> Result<ExitCode> {
     if env.get(AKEYLESS_CLIENT_TYPE)?.is_none() {
         env.set(AKEYLESS_CLIENT_TYPE, CLI_CLIENT_TYPE);
     }
-    crate::cmd::block_on(run(cli.command, &mut env))
+    if let Command::GetDynamicSecretValue(Dynamic {
+        timeout: Some(timeout),
+        ..
+    }) = &cli.command
+    {
+        // A producer told to take minutes (Let's Encrypt) must not meet akl's default
+        // deadline first.
+        if env.get(AKEYLESS_TIMEOUT)?.is_none() {
+            env.set(AKEYLESS_TIMEOUT, &(u64::from(*timeout) + 60).to_string());
+        }
+    }
+    let watched = env.clone();
+    crate::cmd::block_on(&watched, run(cli.command, &mut env))?
 }
 
 async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
@@ -102,7 +114,7 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
                 .unwrap_or_else(|| Secret::new(json!({ "token": token.expose() }).to_string()));
             keep(env, &settings, &session)?;
             let text = if args.output.json || args.output.jq_expression.is_some() {
-                let answer: Value = serde_json::from_str(answer.expose())
+                let answer: Value = crate::json::parse(answer.expose().as_bytes())
                     .map_err(|e| Error::other(format!("the login answer is not JSON: {e}")))?;
                 output(answer, &args.output)?
             } else {
@@ -136,13 +148,6 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
             args,
             timeout,
         }) => {
-            if let Some(timeout) = timeout {
-                // A producer told to take minutes (Let's Encrypt) must not meet akl's
-                // default deadline first.
-                if env.get(AKEYLESS_TIMEOUT)?.is_none() {
-                    env.set(AKEYLESS_TIMEOUT, &(u64::from(timeout) + 60).to_string());
-                }
-            }
             let session = login(env, &item.access).await?;
             let producer = ProducerArgs { args, timeout };
             let value = session
@@ -256,8 +261,9 @@ fn keep(env: &Env, settings: &Settings, session: &Session) -> Result<()> {
             "the token is not kept for later akeyless commands: {}",
             Error::from(e).parts().0
         ));
+        return Ok(());
     }
-    Ok(())
+    crate::cmd::scoped_to_the_job(env, &[profile.creds_file(access_id)])
 }
 
 fn set(env: &mut Env, name: &str, value: Option<&str>) {

@@ -7,6 +7,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{self, Error, Result};
+use crate::files;
 use crate::settings::vars::{AKEYLESS_ENV_FILE, HOME};
 use crate::settings::{self, Env};
 
@@ -19,7 +20,7 @@ pub enum EnvFile {
     Given(PathBuf),
     /// `$HOME/.akeyless/env`; if HOME is not writable, a private directory under TMPDIR.
     Home(PathBuf),
-    /// HOME is unset: the private directory under TMPDIR.
+    /// HOME is unset or not an absolute path: the private directory under TMPDIR.
     NoHome,
 }
 
@@ -29,12 +30,22 @@ pub fn env_file(env: &Env, flag: Option<&Path>) -> Result<EnvFile> {
         return Ok(EnvFile::Given(path.to_owned()));
     }
     if let Some(path) = env.get(AKEYLESS_ENV_FILE)? {
+        if !Path::new(path).is_absolute() {
+            return Err(Error::usage(format!(
+                "{AKEYLESS_ENV_FILE}={path} is not an absolute path"
+            ))
+            .hint("a relative path would put secrets in the working directory, the project checkout that artifacts and caches may carry away: give an absolute path"));
+        }
         return Ok(EnvFile::Given(PathBuf::from(path)));
     }
-    Ok(match env.get(HOME)? {
-        Some(home) => EnvFile::Home(PathBuf::from(home).join(".akeyless/env")),
-        None => EnvFile::NoHome,
-    })
+    // A HOME that is not an absolute path (unset, relative, or an akeyless: reference)
+    // would put the file under the working directory: it is no HOME.
+    Ok(
+        match env.get(HOME)?.filter(|home| Path::new(home).is_absolute()) {
+            Some(home) => EnvFile::Home(PathBuf::from(home).join(".akeyless/env")),
+            None => EnvFile::NoHome,
+        },
+    )
 }
 
 /// The file to write, proven writable before any request. A path the user gave is used as
@@ -55,7 +66,7 @@ pub fn destination(env: &Env, file: EnvFile) -> Result<PathBuf> {
             check_writable(&path)?;
             Ok(path)
         }
-        EnvFile::NoHome => fallback("HOME is not set".to_owned()),
+        EnvFile::NoHome => fallback("HOME is not set to an absolute path".to_owned()),
         EnvFile::Home(path) => match check_writable(&path) {
             Ok(()) => Ok(path),
             Err(e) if e.is_denied() => fallback(format!(
@@ -105,9 +116,15 @@ pub fn stamp_path(path: &Path) -> PathBuf {
     parent(path).join(format!(".{name}.refs"))
 }
 
-/// Whether `path` exists and was written for exactly `fingerprint`.
-pub fn is_current(path: &Path, fingerprint: &str) -> bool {
-    path.is_file() && fs::read_to_string(stamp_path(path)).is_ok_and(|s| s == fingerprint)
+/// Whether `path` exists and was written for exactly `fingerprint`. The stamp is read
+/// only from a place that passes `files`'s rule: a stamp someone else planted would make
+/// akl keep their file.
+pub fn is_current(path: &Path, fingerprint: &str) -> Result<bool> {
+    if files::read_trusted(path, 64 << 20)?.is_none() {
+        return Ok(false);
+    }
+    Ok(files::read_trusted(&stamp_path(path), 1 << 20)?
+        .is_some_and(|stamp| stamp == fingerprint.as_bytes()))
 }
 
 #[cfg(test)]
@@ -168,9 +185,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("env");
         assert_eq!(stamp_path(&path), dir.path().join(".env.refs"));
-        assert!(!is_current(&path, "x"));
+        assert!(!is_current(&path, "x").unwrap());
         write(&path, &Secret::new("")).unwrap();
         write(&stamp_path(&path), &Secret::new("x")).unwrap();
-        assert!(is_current(&path, "x") && !is_current(&path, "y"));
+        assert!(is_current(&path, "x").unwrap() && !is_current(&path, "y").unwrap());
     }
 }

@@ -1,8 +1,9 @@
-//! Writing a file of secrets: atomic, 0600 in a 0700 directory.
+//! Writing a file of secrets: atomic, 0600 in a 0700 directory that passes `files`'s rule
+//! (ours or root's, writable by nobody else).
 //!
 //! The file is written to a temporary file in the same directory, synced, and renamed over
-//! the target, so a reader sees the old file or the new one, never half of one, and a
-//! symlink planted at the target is replaced rather than followed.
+//! the target, so a reader sees the old file or the new one, never half of one. An
+//! existing target must be a regular file: a device or a link is refused, not replaced.
 
 use std::fs::{self, DirBuilder, File};
 use std::io::Write;
@@ -11,30 +12,38 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::files;
 use crate::secret::Secret;
 
 /// A file that could not be written, with the reason kept for deciding what to do next.
 #[derive(Debug)]
-pub struct WriteError {
-    message: String,
-    source: std::io::Error,
+pub enum WriteError {
+    Io {
+        message: String,
+        source: std::io::Error,
+    },
+    /// The place is someone else's, or the target is not a regular file.
+    Refused(Error),
 }
 
 impl WriteError {
     /// The place is not ours to write (permissions, a read-only filesystem): another
-    /// place may work where a full disk would not.
+    /// place may work where a full disk, or someone else's directory, would not.
     pub fn is_denied(&self) -> bool {
-        matches!(
-            self.source.kind(),
+        matches!(self, WriteError::Io { source, .. } if matches!(
+            source.kind(),
             std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
-        )
+        ))
     }
 }
 
 impl From<WriteError> for Error {
     fn from(e: WriteError) -> Self {
-        Error::other(format!("{}: {}", e.message, e.source))
-            .hint("set AKEYLESS_ENV_FILE (or --output) to a path in a writable directory")
+        match e {
+            WriteError::Io { message, source } => Error::other(format!("{message}: {source}"))
+                .hint("set AKEYLESS_ENV_FILE (or --output) to a path in a writable directory"),
+            WriteError::Refused(e) => e,
+        }
     }
 }
 
@@ -48,12 +57,13 @@ pub fn write(path: &Path, content: &Secret) -> Result<(), WriteError> {
     let dir = parent(path);
     remove_stale_temporaries(dir);
     let fail = |what: String| {
-        move |source| WriteError {
+        move |source| WriteError::Io {
             message: what,
             source,
         }
     };
     create_dir(dir)?;
+    trusted(dir, path)?;
     let shown = path.display();
     // tempfile creates the file with mode 0600 before a byte is written.
     let mut file = tempfile::Builder::new()
@@ -68,7 +78,7 @@ pub fn write(path: &Path, content: &Secret) -> Result<(), WriteError> {
         .and_then(|()| file.as_file().sync_all())
         .map_err(fail(format!("cannot write {shown}")))?;
     // On failure the temporary file is removed when `file` drops: nothing half-written.
-    file.persist(path).map_err(|e| WriteError {
+    file.persist(path).map_err(|e| WriteError::Io {
         message: format!("cannot replace {shown}"),
         source: e.error,
     })?;
@@ -90,10 +100,18 @@ pub fn check_writable(path: &Path) -> Result<(), WriteError> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map(drop)
-        .map_err(|source| WriteError {
+        .map_err(|source| WriteError::Io {
             message: format!("cannot create a file in {}", dir.display()),
             source,
-        })
+        })?;
+    trusted(dir, path)
+}
+
+/// The directory and an existing target pass `files`'s rule.
+fn trusted(dir: &Path, path: &Path) -> Result<(), WriteError> {
+    files::check_dir(dir)
+        .and_then(|()| files::check_target(path))
+        .map_err(WriteError::Refused)
 }
 
 fn create_dir(dir: &Path) -> Result<(), WriteError> {
@@ -104,7 +122,7 @@ fn create_dir(dir: &Path) -> Result<(), WriteError> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|source| WriteError {
+        .map_err(|source| WriteError::Io {
             message: format!("cannot create the directory {}", dir.display()),
             source,
         })
@@ -185,19 +203,25 @@ mod tests {
     }
 
     #[test]
-    fn a_symlink_at_the_target_is_replaced_not_followed() {
+    fn a_link_or_device_at_the_target_is_refused_not_followed() {
         let dir = tempfile::tempdir().unwrap();
         let victim = dir.path().join("victim");
         fs::write(&victim, "untouched").unwrap();
         let path = dir.path().join("env");
         std::os::unix::fs::symlink(&victim, &path).unwrap();
-        write(&path, &Secret::new("new")).unwrap();
+        let err = Error::from(write(&path, &Secret::new("new")).unwrap_err()).to_string();
+        assert!(err.contains("is not a regular file"), "{err}");
         assert_eq!(fs::read_to_string(&victim).unwrap(), "untouched");
         assert!(
-            !fs::symlink_metadata(&path)
+            fs::symlink_metadata(&path)
                 .unwrap()
                 .file_type()
                 .is_symlink()
+        );
+        let err = Error::from(check_writable(Path::new("/dev/null")).unwrap_err()).to_string();
+        assert!(
+            err.contains("/dev/null exists and is not a regular file"),
+            "{err}"
         );
     }
 }

@@ -79,7 +79,7 @@ impl Patterns {
             }
             // A JSON value's strings are its secrets (fields shorter than MIN_LEN are ids,
             // ports and TTLs, and are skipped without a warning).
-            if let Ok(json) = serde_json::from_str::<serde_json::Value>(value) {
+            if let Ok(json) = crate::json::parse::<serde_json::Value>(value.as_bytes()) {
                 for leaf in forms::strings(&json) {
                     if leaf.len() >= MIN_LEN {
                         forms::of_value(leaf, &mut set);

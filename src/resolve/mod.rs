@@ -330,9 +330,8 @@ pub async fn describe(
     match api.describe_item(token, item).await {
         Ok(info) if info.item_name.as_deref().is_some_and(|n| !n.is_empty()) => {
             let item_type = match info.item_type.as_deref() {
-                Some(name) => {
-                    ItemType::from_api(name).ok_or_else(|| Reason::WrongType(name.to_owned()))?
-                }
+                Some(name) => ItemType::from_api(name)
+                    .ok_or_else(|| Reason::WrongType(crate::error::printable(name, 60)))?,
                 None => return Err(Reason::WrongType("item of unknown type".to_owned())),
             };
             Ok((item_type, info.last_version))

@@ -29,7 +29,7 @@ impl std::fmt::Display for SelectError {
 
 /// Parses a static secret's text as JSON, for field selection.
 pub fn parse_json(text: &str) -> Result<Value, SelectError> {
-    serde_json::from_str(text).map_err(|_| SelectError::NotJson)
+    crate::json::parse(text.as_bytes()).map_err(|_| SelectError::NotJson)
 }
 
 /// Walks `field` into `value`. Numeric parts index arrays; on objects every part is a key.
@@ -47,8 +47,9 @@ pub fn select(value: Value, field: &[String]) -> Result<Value, SelectError> {
                         0 => "the object is empty".to_owned(),
                         _ => format!(
                             "it has {}",
+                            // Keys are not secret, but they are not ours either.
                             keys.iter()
-                                .map(|k| k.as_str())
+                                .map(|k| crate::error::printable(k, 60))
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ),

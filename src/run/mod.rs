@@ -12,6 +12,7 @@
 
 pub mod channel;
 mod masker;
+pub mod reap;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
@@ -130,8 +131,7 @@ pub fn exec(cmd: &Command) -> Error {
 /// Runs the command with its output masked by `masker` and returns its exit code.
 pub fn supervise(cmd: &Command, masker: Arc<Masker>) -> Result<ExitCode> {
     // Handlers go in before the child exists, so no signal can slip past it.
-    let mut signals =
-        Signals::new(FORWARDED).map_err(|e| Error::other(format!("cannot handle signals: {e}")))?;
+    let mut signals = Signals::new(FORWARDED).map_err(|e| exhausted("cannot handle signals", e))?;
     let handle = signals.handle();
 
     // When our stdout and stderr are one file (`2>&1`, a container's log), the command gets
@@ -139,7 +139,12 @@ pub fn supervise(cmd: &Command, masker: Arc<Masker>) -> Result<ExitCode> {
     let merged = same_file(io::stdout().as_fd(), io::stderr().as_fd());
     let (out_read, out_write) = pipe()?;
     let (err_read, err_write) = match merged {
-        true => (None, out_write.try_clone()?),
+        true => (
+            None,
+            out_write
+                .try_clone()
+                .map_err(|e| exhausted("cannot share the pipe for the command's output", e))?,
+        ),
         false => {
             let (read, write) = pipe()?;
             (Some(read), write)
@@ -154,14 +159,30 @@ pub fn supervise(cmd: &Command, masker: Arc<Masker>) -> Result<ExitCode> {
     // leaves behind) is done.
     drop(std);
     let pid = Pid::from_child(&child);
-    let forwarder = thread::spawn(move || {
-        for raw in signals.forever() {
-            if let Some(signal) = Signal::from_named_raw(raw) {
-                // The child may be gone already; nothing to do then.
-                let _ = rustix::process::kill_process(pid, signal);
+    // Without its threads the command's output would go unmasked or nowhere: stop it and
+    // say why (a process or thread limit, `ulimit -u`), rather than leave it orphaned.
+    let abandon = |child: &mut Child, e: io::Error| {
+        let _ = child.kill();
+        let _ = child.wait();
+        exhausted(
+            &format!(
+                "cannot start a thread to supervise {} (it was stopped)",
+                cmd.program.to_string_lossy()
+            ),
+            e,
+        )
+    };
+    let forwarder = thread::Builder::new()
+        .name("akl-signals".into())
+        .spawn(move || {
+            for raw in signals.forever() {
+                if let Some(signal) = Signal::from_named_raw(raw) {
+                    // The child may be gone already; nothing to do then.
+                    let _ = rustix::process::kill_process(pid, signal);
+                }
             }
-        }
-    });
+        })
+        .map_err(|e| abandon(&mut child, e))?;
 
     let started = Instant::now();
     let activity = Arc::new(AtomicU64::new(0));
@@ -176,7 +197,8 @@ pub fn supervise(cmd: &Command, masker: Arc<Masker>) -> Result<ExitCode> {
                 masker.clone(),
                 Activity(started, activity.clone()),
                 done.clone(),
-            );
+            )
+            .map_err(|e| abandon(&mut child, e))?;
         }
     }
 
@@ -210,11 +232,8 @@ fn drain(drained: &mpsc::Receiver<()>, mut pumps: usize, started: Instant, activ
 
 /// A new pipe, both ends closed on exec (the child gets its end through `Stdio`).
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
-    let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| {
-        Error::other(format!(
-            "cannot create a pipe for the command's output: {e}"
-        ))
-    })?;
+    let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| exhausted("cannot create a pipe for the command's output", e.into()))?;
     // Larger pipes mean fewer wake-ups per megabyte for a chatty command; the default
     // 64 KiB is kept if the system refuses.
     let _ = rustix::pipe::fcntl_setpipe_size(&read, PIPE_SIZE);
@@ -255,46 +274,50 @@ fn pump(
     masker: Arc<Masker>,
     activity: Activity,
     done: mpsc::Sender<()>,
-) {
-    thread::spawn(move || {
-        let mut from = std::fs::File::from(from);
-        let (mut epoch, patterns) = masker.patterns();
-        let mut redactor = Redactor::new(patterns);
-        let mut sink: Box<dyn Write> = match sink {
-            Sink::Stdout => Box::new(io::stdout()),
-            Sink::Stderr => Box::new(io::stderr()),
-        };
-        let mut buf = vec![0; PIPE_SIZE];
-        let mut out = Vec::with_capacity(buf.len() + 64);
-        let mut write =
-            |out: &[u8]| out.is_empty() || sink.write_all(out).and_then(|()| sink.flush()).is_ok();
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    activity.now();
-                    if masker.changed_since(epoch) {
-                        let (now, patterns) = masker.patterns();
-                        epoch = now;
-                        redactor.set_patterns(patterns);
+) -> io::Result<()> {
+    let spawned = thread::Builder::new()
+        .name("akl-pump".into())
+        .spawn(move || {
+            let mut from = std::fs::File::from(from);
+            let (mut epoch, patterns) = masker.patterns();
+            let mut redactor = Redactor::new(patterns);
+            let mut sink: Box<dyn Write> = match sink {
+                Sink::Stdout => Box::new(io::stdout()),
+                Sink::Stderr => Box::new(io::stderr()),
+            };
+            let mut buf = vec![0; PIPE_SIZE];
+            let mut out = Vec::with_capacity(buf.len() + 64);
+            let mut write = |out: &[u8]| {
+                out.is_empty() || sink.write_all(out).and_then(|()| sink.flush()).is_ok()
+            };
+            loop {
+                match from.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        activity.now();
+                        if masker.changed_since(epoch) {
+                            let (now, patterns) = masker.patterns();
+                            epoch = now;
+                            redactor.set_patterns(patterns);
+                        }
+                        out.clear();
+                        redactor.push(&buf[..n], &mut out);
+                        // Our side closed: stop reading, so the command sees a closed pipe as it
+                        // would have without us.
+                        if !write(&out) {
+                            return;
+                        }
                     }
-                    out.clear();
-                    redactor.push(&buf[..n], &mut out);
-                    // Our side closed: stop reading, so the command sees a closed pipe as it
-                    // would have without us.
-                    if !write(&out) {
-                        return;
-                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break,
             }
-        }
-        out.clear();
-        redactor.finish(&mut out);
-        write(&out);
-        let _ = done.send(());
-    });
+            out.clear();
+            redactor.finish(&mut out);
+            write(&out);
+            let _ = done.send(());
+        });
+    spawned.map(drop)
 }
 
 /// Waits for the command and returns the exit code to pass on. As PID 1, every child is
@@ -327,8 +350,24 @@ fn exit_code(code: Option<i32>, signal: Option<i32>) -> u8 {
 
 /// The error for a command that could not be started, with the shell's exit codes: 127
 /// when it does not exist, 126 when it cannot be executed.
+/// An operating-system resource ran out: exit 1, saying which limit to raise when the
+/// error says so (EAGAIN, ENOMEM, EMFILE, ENFILE).
+fn exhausted(what: &str, e: io::Error) -> Error {
+    let err = Error::other(format!("{what}: {e}"));
+    match e.raw_os_error() {
+        Some(11 | 12) => err
+            .hint("a limit on processes or threads (ulimit -u) or on memory was reached: raise it"),
+        Some(23 | 24) => err.hint("a limit on open files (ulimit -n) was reached: raise it"),
+        _ => err,
+    }
+}
+
 fn cannot_run(cmd: &Command, e: io::Error) -> Error {
     let name = cmd.program.to_string_lossy();
+    // A limit was reached: not a problem with the command.
+    if matches!(e.raw_os_error(), Some(11 | 12 | 23 | 24)) {
+        return exhausted(&format!("cannot start {name}"), e);
+    }
     let code = match e.kind() {
         io::ErrorKind::NotFound => 127,
         _ => 126,

@@ -22,6 +22,8 @@ pub use env::{Env, valid_name};
 
 use crate::client::{Anchors, Api, Gateway, Options};
 use crate::error::{Error, Result};
+use crate::files;
+use crate::secret::Secret;
 use vars::{
     AKEYLESS_API_GW_URL, AKEYLESS_CA_CERT, AKEYLESS_GATEWAY_URL, AKEYLESS_TIMEOUT, SSL_CERT_FILE,
 };
@@ -69,6 +71,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// Sent as `akeylessclienttype` (`AKEYLESS_CLIENT_TYPE`, else `akl`).
     pub client_type: String,
+    /// The passwords in the proxy variables: scrubbed from messages like credentials.
+    pub proxy_secrets: Vec<Secret>,
 }
 
 /// Extra CA certificates to trust, and the variable that gave them.
@@ -108,8 +112,9 @@ impl Settings {
                 overrides.access_type,
             )?,
             ca_files: ca_files(env)?,
-            timeout: timeout(env)?,
+            timeout: deadline(env)?,
             client_type: client_type(env)?,
+            proxy_secrets: proxy_secrets(env),
         })
     }
 
@@ -121,12 +126,29 @@ impl Settings {
             .iter()
             .map(CaFile::load)
             .collect::<Result<Vec<_>>>()?;
+        if let Some(warning) = self.plain_http_warning() {
+            crate::error::warn(warning);
+        }
+        let mut scrub = self.credentials.secrets();
+        scrub.extend(self.proxy_secrets.iter().cloned());
         Api::new(Options {
             gateway: self.gateway.clone(),
             anchors,
             timeout: self.timeout,
-            scrub: self.credentials.secrets(),
+            scrub,
             client_type: self.client_type.clone(),
+        })
+    }
+
+    /// Said on every run against a plain http gateway on another host: many private
+    /// gateways listen that way, and it works, but nothing is protected on the wire.
+    pub fn plain_http_warning(&self) -> Option<String> {
+        self.gateway.is_plain_http_remote().then(|| {
+            format!(
+                "{} {} is plain http: the credentials, the token and every secret cross the network unencrypted; use the gateway's https address",
+                self.gateway_source,
+                self.gateway.as_str()
+            )
         })
     }
 }
@@ -140,7 +162,8 @@ impl CaFile {
             CaSource::Pem(text) => (format!("{var} holds PEM text"), text.as_bytes().to_vec()),
             CaSource::Path(path) => {
                 let what = format!("{var} names {}", path.display());
-                let pem = std::fs::read(path).map_err(|e| {
+                // A CA bundle is public, but a FIFO or a device would hang or flood the run.
+                let pem = files::read_regular(path, 4 << 20).map_err(|e| {
                     let err = Error::usage(format!("{what}, which cannot be read ({e})"));
                     if e.kind() == std::io::ErrorKind::NotFound {
                         err.hint(format!(
@@ -226,6 +249,33 @@ fn ca_files(env: &Env) -> Result<Vec<CaFile>> {
     Ok(files)
 }
 
+/// The proxy variables reqwest honours, in both cases.
+pub const PROXY_VARS: [&str; 6] = [
+    vars::HTTPS_PROXY,
+    vars::https_proxy,
+    vars::HTTP_PROXY,
+    vars::http_proxy,
+    vars::ALL_PROXY,
+    vars::all_proxy,
+];
+
+/// The user names and passwords in the proxy variables (`http://user:pw@proxy:3128`).
+pub fn proxy_secrets(env: &Env) -> Vec<Secret> {
+    let mut found = Vec::new();
+    for var in PROXY_VARS {
+        let Ok(Some(value)) = env.get(var) else {
+            continue;
+        };
+        if let Ok(url) = reqwest::Url::parse(value.trim()) {
+            if let Some(password) = url.password().filter(|p| !p.is_empty()) {
+                found.push(Secret::new(password));
+                found.push(Secret::new(format!("{}:{password}", url.username())));
+            }
+        }
+    }
+    found
+}
+
 fn client_type(env: &Env) -> Result<String> {
     let Some(raw) = env.get(vars::AKEYLESS_CLIENT_TYPE)? else {
         return Ok(crate::client::CLIENT_TYPE.to_owned());
@@ -244,7 +294,8 @@ fn client_type(env: &Env) -> Result<String> {
     Ok(value.to_owned())
 }
 
-fn timeout(env: &Env) -> Result<Duration> {
+/// The run's overall deadline: `AKEYLESS_TIMEOUT`, else the default.
+pub fn deadline(env: &Env) -> Result<Duration> {
     let Some(raw) = env.get(AKEYLESS_TIMEOUT)? else {
         return Ok(DEFAULT_TIMEOUT);
     };
@@ -263,9 +314,10 @@ fn timeout(env: &Env) -> Result<Duration> {
         })
 }
 
-/// The directory for temporary files: `$TMPDIR`, or `/tmp`.
+/// The directory for temporary files: `$TMPDIR` if it is an absolute path, else `/tmp`.
 pub fn temp_dir(env: &Env) -> Result<PathBuf> {
-    Ok(PathBuf::from(env.get(vars::TMPDIR)?.unwrap_or("/tmp")))
+    let tmp = env.get(vars::TMPDIR)?.filter(|t| t.starts_with('/'));
+    Ok(PathBuf::from(tmp.unwrap_or("/tmp")))
 }
 
 /// Parses a boolean setting: true/false, 1/0, yes/no, on/off, in any case.

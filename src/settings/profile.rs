@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::client::Token;
 use crate::error::Result;
+use crate::files;
 use crate::secret::Secret;
 
 use super::env::Env;
@@ -79,17 +80,22 @@ impl Profile {
     }
 
     /// The kept token, if the profile names an access id whose token is there and still
-    /// valid for a while. Anything unreadable or malformed counts as no token.
+    /// valid for a while. Anything missing, malformed or not ours (`files`'s rule) counts
+    /// as no token.
     pub fn kept_token(&self) -> Option<(String, Token)> {
-        let profile = std::fs::read_to_string(self.profile_file()).ok()?;
+        let read = |path: PathBuf| {
+            files::read_trusted(&path, 1 << 20)
+                .ok()
+                .flatten()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+        };
+        let profile = read(self.profile_file())?;
         let access_id = profile.lines().find_map(|line| {
             let value = line.trim().strip_prefix("access_id")?.trim_start();
             let value = value.strip_prefix('=')?.trim();
             Some(value.trim_matches(['\'', '"']).to_owned())
         })?;
-        let creds: Value =
-            serde_json::from_str(&std::fs::read_to_string(self.creds_file(&access_id)).ok()?)
-                .ok()?;
+        let creds: Value = serde_json::from_str(&read(self.creds_file(&access_id))?).ok()?;
         if creds["access_id"].as_str() != Some(access_id.as_str()) {
             return None;
         }
@@ -114,7 +120,10 @@ mod tests {
         assert_eq!(profile.name, "default");
         assert_eq!(profile.kept_token(), None);
         let write = |path: PathBuf, text: Secret| {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let dir = path.parent().unwrap();
+            std::fs::create_dir_all(dir).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
             std::fs::write(path, text.expose()).unwrap();
         };
         write(

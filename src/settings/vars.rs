@@ -6,7 +6,7 @@
 
 macro_rules! vars {
     ($($(#[doc = $doc:literal])+ $name:ident;)+) => {
-        $($(#[doc = $doc])+ pub const $name: &str = stringify!($name);)+
+        $($(#[doc = $doc])+ #[allow(non_upper_case_globals)] pub const $name: &str = stringify!($name);)+
 
         /// Every variable above with its meaning.
         #[cfg(test)]
@@ -55,12 +55,31 @@ vars! {
     AKEYLESS_ALLOW_MISSING;
     /// The GitLab job's id: part of what `--reuse` compares, so a new job fetches anew.
     CI_JOB_ID;
+    /// Set in every GitLab job.
+    GITLAB_CI;
+    /// The job's image; unset on the shell executor, where files of secrets are removed
+    /// when the job's shell exits.
+    CI_JOB_IMAGE;
     /// The user's home: the default env file is `$HOME/.akeyless/env`.
     HOME;
     /// Where the private fallback directory goes when HOME cannot hold the env file.
     TMPDIR;
     /// Where `akl run` looks for the command, as a shell would.
     PATH;
+    /// A proxy for https requests; its password is scrubbed and masked.
+    HTTPS_PROXY;
+    /// The same, as curl spells it.
+    https_proxy;
+    /// A proxy for http requests (plain-http gateways).
+    HTTP_PROXY;
+    /// The same, as curl spells it.
+    http_proxy;
+    /// A proxy for every request.
+    ALL_PROXY;
+    /// The same, as curl spells it.
+    all_proxy;
+    /// Hosts reached without the proxy (read by the HTTP client itself).
+    NO_PROXY;
     /// The socket of the output masker the job runs under (set by `akl run` for its
     /// command): values are registered there before they are printed.
     AKL_MASK_SOCKET;

@@ -534,3 +534,56 @@ fn the_summary_is_printed_once_and_native_steps_pass_through() {
     check(&world, &stage, 0);
     assert_eq!(stage.log, "pid 1 is sh\n", "silent, and out of the way");
 }
+
+/// A fallback HOME another user made first (on a shared /tmp) is refused, not used: its
+/// env file could set the job's PATH.
+#[test]
+fn a_planted_fallback_home_is_refused_and_akeyless_env_file_is_honoured() {
+    let world = World::new();
+    let planted = tempfile::tempdir().unwrap();
+    std::fs::create_dir(planted.path().join(".akeyless")).unwrap();
+    std::fs::write(
+        planted.path().join(".akeyless/env"),
+        "export PATH=/tmp/evil\n",
+    )
+    .unwrap();
+    for dir in [
+        planted.path().to_path_buf(),
+        planted.path().join(".akeyless"),
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::os::unix::fs::chown(&dir, Some(2000), Some(2000)).unwrap();
+    }
+    let stage = akeyless_job(&world)
+        .docker_args([
+            "--user".to_owned(),
+            "1000:1000".to_owned(),
+            "-v".to_owned(),
+            format!("{}:/tmp/akl-1000", planted.path().display()),
+        ])
+        .var("DB", "akeyless://ci/db-password")
+        .create()
+        .stage("echo the-job-ran");
+    check(&world, &stage, 2);
+    assert!(
+        stage
+            .log
+            .contains("/tmp/akl-1000 exists but is not a private directory of uid 1000"),
+        "{}",
+        stage.log
+    );
+    assert!(!stage.log.contains("the-job-ran"));
+
+    let stage = akeyless_job(&world)
+        .var("AKEYLESS_ENV_FILE", "/tmp/job/secrets.env")
+        .var("DB", "akeyless://ci/db-password")
+        .create()
+        .stage(". \"$AKEYLESS_ENV_FILE\"\n[ \"$DB\" = canary-db-password-9b1f0e ] && echo \"from AKEYLESS_ENV_FILE: ok\"");
+    check(&world, &stage, 0);
+    assert!(
+        stage.log.contains("from AKEYLESS_ENV_FILE: ok"),
+        "{}",
+        stage.log
+    );
+}

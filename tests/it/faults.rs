@@ -109,7 +109,7 @@ fn a_failure_that_persists_ends_in_exit_5_after_six_attempts() {
 fn the_deadline_ends_a_run_that_hangs_or_keeps_failing() {
     for (kind, what) in [
         (FaultKind::Hang, "the deadline (AKEYLESS_TIMEOUT) passed"),
-        (FaultKind::HugeBody, "the body exceeds 64 MiB"),
+        (FaultKind::HugeBody, "the body exceeds 32 MiB"),
         (FaultKind::HtmlOk, "content type text/html"),
         (
             FaultKind::Dropped,

@@ -139,7 +139,8 @@ fn a_full_disk_is_a_clear_error_and_the_old_file_stays() {
     );
     let dir = world.dir.path().join("tiny");
     std::fs::create_dir(&dir).unwrap();
-    let script = r#"mount -t tmpfs -o size=64k tmpfs "$1" || exit 99
+    // A private directory (mode 700), as akl requires of a place for secrets.
+    let script = r#"mount -t tmpfs -o size=64k,mode=700 tmpfs "$1" || exit 99
 printf "export OLD='kept'\n" > "$1/env"
 "$2" env; echo "akl exit $?"
 echo "file: $(cat "$1/env")"

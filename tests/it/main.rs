@@ -7,6 +7,7 @@ mod compat;
 mod doctor;
 mod env;
 mod faults;
+mod hardening;
 mod limits;
 mod masking;
 mod run;

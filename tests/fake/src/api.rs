@@ -323,6 +323,7 @@ impl Backend {
                 1,
             ),
             ItemKind::Certificate => ("certificate", json!({"certificate_format": "pem"}), 1),
+            ItemKind::Other { .. } => ("other", json!({}), 1),
         };
         Ok(json!({
             "item_name": item.name,

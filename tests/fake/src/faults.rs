@@ -51,6 +51,8 @@ pub enum FaultKind {
     HtmlOk,
     /// A `Content-Length` of 200 MiB, a few bytes, then the connection closes.
     HugeBody,
+    /// 200 with 30 MiB of `[[],[],…]`: little to read, much to parse.
+    NestedArrays,
 }
 
 impl Fault {
@@ -117,6 +119,15 @@ pub fn response(fault: &Fault) -> Option<Response> {
             delivery: Delivery::Announce(200 << 20),
             ..Response::new(200, "application/json", "{\"/ci/db-password\": \"")
         },
+        FaultKind::NestedArrays => {
+            let mut body = Vec::with_capacity(30 << 20);
+            body.push(b'[');
+            while body.len() < (30 << 20) - 4 {
+                body.extend_from_slice(b"[],");
+            }
+            body.extend_from_slice(b"[]]");
+            Response::new(200, "application/json", body)
+        }
         FaultKind::Truncated => return None,
     })
 }

@@ -138,6 +138,8 @@ pub enum ItemKind {
     },
     /// An item of a type `akl` does not fetch, to test the wrong-type path.
     Certificate,
+    /// An item whose `item_type` is whatever the fixture says (a hostile gateway's).
+    Other { item_type: String },
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -212,12 +214,13 @@ impl Item {
         }
     }
 
-    pub fn type_name(&self) -> &'static str {
-        match self.kind {
+    pub fn type_name(&self) -> &str {
+        match &self.kind {
             ItemKind::Static { .. } => "STATIC_SECRET",
             ItemKind::Dynamic { .. } => "DYNAMIC_SECRET",
             ItemKind::Rotated { .. } => "ROTATED_SECRET",
             ItemKind::Certificate => "CERTIFICATE",
+            ItemKind::Other { item_type } => item_type,
         }
     }
 }

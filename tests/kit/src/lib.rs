@@ -17,6 +17,7 @@ use tempfile::TempDir;
 
 use fake_akeyless::{DEFAULT_FIXTURE, Fake, Fixture};
 
+pub mod proxy;
 pub mod shells;
 
 pub use fake_akeyless::identities::{ACCESS_KEY, JWT_ACCESS_ID, KEY_ACCESS_ID, UID_TOKEN};
@@ -125,6 +126,7 @@ impl World {
             args: Vec::new(),
             env: BTreeMap::new(),
             stdout_is_secret: false,
+            cwd: None,
         }
         .env("AKEYLESS_GATEWAY_URL", self.fake.url())
         .env("AKEYLESS_CA_CERT", self.ca())
@@ -139,6 +141,7 @@ pub struct Akl<'w> {
     args: Vec<OsString>,
     env: BTreeMap<OsString, OsString>,
     stdout_is_secret: bool,
+    cwd: Option<PathBuf>,
 }
 
 impl Akl<'_> {
@@ -170,6 +173,12 @@ impl Akl<'_> {
         self.env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
     }
 
+    /// Runs in `dir` instead of the test's own working directory.
+    pub fn cwd(mut self, dir: &Path) -> Self {
+        self.cwd = Some(dir.to_path_buf());
+        self
+    }
+
     /// This command's stdout is meant to carry a secret; stderr is still checked.
     pub fn stdout_is_secret(mut self) -> Self {
         self.stdout_is_secret = true;
@@ -182,6 +191,9 @@ impl Akl<'_> {
             .envs(&self.env)
             .args(&self.args)
             .timeout(Duration::from_secs(60));
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
+        }
         let output = cmd.output().expect("akl runs");
         let run = Run {
             code: output.status.code(),

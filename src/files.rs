@@ -1,0 +1,226 @@
+//! Which files and directories `akl` may trust, on a machine it may share with others.
+//!
+//! One rule, applied everywhere `akl` writes secrets, or reads secrets or stamps: the
+//! directory (and the file) must belong to the running user or to root and must not be
+//! writable by anyone else; every directory above it must belong to us or root and, if
+//! others may write it, be sticky (as `/tmp` is), so nobody can swap what lies below. A
+//! symbolic link counts as what it points to, and must itself belong to us or root.
+//! Reads are of regular files only, with a size cap: a FIFO or a device would hang or
+//! flood a run.
+
+use std::fs::{File, Metadata};
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+const STICKY: u32 = 0o1000;
+const WRITABLE_BY_OTHERS: u32 = 0o022;
+
+/// Why a path is not ours to trust, in words for the error.
+fn refuse(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::usage(format!(
+        "{} {why}: refusing to read or write secrets there",
+        path.display()
+    ))
+    .hint("use a directory and files that only you (or root) can write, e.g. under your HOME, or set AKEYLESS_ENV_FILE")
+}
+
+fn ours(meta: &Metadata) -> bool {
+    let uid = meta.uid();
+    uid == 0 || uid == rustix::process::geteuid().as_raw()
+}
+
+fn owner(meta: &Metadata) -> String {
+    format!("belongs to uid {}", meta.uid())
+}
+
+/// Checks the directory `dir` (which must exist) and every directory above it.
+pub fn check_dir(dir: &Path) -> Result<()> {
+    let link = std::fs::symlink_metadata(dir)
+        .map_err(|e| refuse(dir, format!("cannot be examined ({e})")))?;
+    if link.file_type().is_symlink() && !ours(&link) {
+        return Err(refuse(
+            dir,
+            format!("is a symbolic link that {}", owner(&link)),
+        ));
+    }
+    let real =
+        std::fs::canonicalize(dir).map_err(|e| refuse(dir, format!("cannot be resolved ({e})")))?;
+    let meta = std::fs::metadata(&real).map_err(|e| refuse(dir, e))?;
+    if !meta.is_dir() {
+        return Err(refuse(dir, "is not a directory"));
+    }
+    if !ours(&meta) {
+        return Err(refuse(dir, owner(&meta)));
+    }
+    if meta.mode() & WRITABLE_BY_OTHERS != 0 {
+        return Err(refuse(
+            dir,
+            format!("can be written by others (mode {:o})", meta.mode() & 0o7777),
+        ));
+    }
+    for ancestor in real.ancestors().skip(1) {
+        let meta = std::fs::metadata(ancestor).map_err(|e| refuse(ancestor, e))?;
+        if !ours(&meta) {
+            return Err(refuse(ancestor, owner(&meta)));
+        }
+        if meta.mode() & WRITABLE_BY_OTHERS != 0 && meta.mode() & STICKY == 0 {
+            return Err(refuse(
+                ancestor,
+                format!(
+                    "can be written by others and is not sticky (mode {:o})",
+                    meta.mode() & 0o7777
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A file `akl` is about to replace must be a regular file if it exists: replacing a
+/// device (`/dev/null` as root) or a link (`/dev/stdout`) would put secrets where they
+/// do not belong.
+pub fn check_target(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => Err(Error::usage(format!(
+            "{} exists and is not a regular file: akl writes secrets only to regular files",
+            path.display()
+        ))
+        .hint("to print the file, use --stdout (a terminal or a pipe); otherwise give a path to a new or regular file")),
+        Ok(meta) if !ours(&meta) => Err(refuse(path, owner(&meta))),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a file of secrets or stamps: a regular file that passes the rule, in a
+/// directory that passes it, of at most `max` bytes. Missing is `Ok(None)`.
+pub fn read_trusted(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file = match open_regular(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(refuse(path, format!("cannot be opened ({e})"))),
+    };
+    check_dir(&dir)?;
+    let meta = file.metadata().map_err(|e| refuse(path, e))?;
+    if !meta.is_file() {
+        return Err(refuse(path, "is not a regular file"));
+    }
+    if !ours(&meta) {
+        return Err(refuse(path, owner(&meta)));
+    }
+    if meta.mode() & WRITABLE_BY_OTHERS != 0 {
+        return Err(refuse(
+            path,
+            format!("can be written by others (mode {:o})", meta.mode() & 0o777),
+        ));
+    }
+    read_capped(file, path, max).map(Some)
+}
+
+/// Reads a regular file of at most `max` bytes that holds nothing secret (a CA bundle):
+/// no ownership rule, but a FIFO, a device or a directory is refused before it can hang
+/// or flood the run.
+pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let file = open_regular(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} KiB", max >> 10),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Opens without blocking (a FIFO with no writer would block `open` itself).
+fn open_regular(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+}
+
+fn read_capped(file: File, path: &Path, max: u64) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| refuse(path, format!("cannot be read ({e})")))?;
+    if bytes.len() as u64 > max {
+        return Err(refuse(path, format!("is larger than {} MiB", max >> 20)));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn private_directories_pass_and_open_ones_do_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("private");
+        std::fs::create_dir(&dir).unwrap();
+        chmod(&dir, 0o700);
+        check_dir(&dir).unwrap();
+        chmod(&dir, 0o777);
+        let err = check_dir(&dir).unwrap_err().to_string();
+        assert!(err.contains("can be written by others (mode 777)"), "{err}");
+        // A world-writable parent without the sticky bit lets anyone swap the directory.
+        chmod(&dir, 0o700);
+        chmod(tmp.path(), 0o777);
+        let err = check_dir(&dir).unwrap_err().to_string();
+        assert!(err.contains("is not sticky"), "{err}");
+        chmod(tmp.path(), 0o1777);
+        check_dir(&dir).unwrap();
+        chmod(tmp.path(), 0o700);
+    }
+
+    #[test]
+    fn only_regular_files_are_targets_or_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        chmod(tmp.path(), 0o700);
+        check_target(&tmp.path().join("new")).unwrap();
+        let err = check_target(Path::new("/dev/null"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a regular file"), "{err}");
+        let fifo = tmp.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        // A FIFO with no writer neither blocks nor is read.
+        assert!(read_regular(&fifo, 1024).is_err());
+        assert!(read_trusted(&fifo, 1024).is_err());
+        let file = tmp.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        chmod(&file, 0o600);
+        assert_eq!(read_trusted(&file, 1024).unwrap(), Some(b"x".to_vec()));
+        chmod(&file, 0o666);
+        assert!(read_trusted(&file, 1024).is_err(), "writable by others");
+        assert_eq!(read_trusted(&tmp.path().join("none"), 10).unwrap(), None);
+    }
+}
