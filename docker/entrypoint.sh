@@ -24,17 +24,16 @@ exec 2>&1
 
 note() { printf 'ci_base-rs: %s\n' "$*" >&2; }
 
-# Starts the job shell under the masker, which masks the values it starts with (the
-# option says where they come from) and every value registered later: `akeyless auth`,
-# `akl get`, `akl mask`, `source ~/.akeyless/akeyless_env.sh`. AKEYLESS_MASK=false
-# starts the shell itself instead.
+# Starts the job shell under `akl run` with the options given before `--`: the masker
+# masks the values it starts with and every value registered later (`akeyless auth`,
+# `akl get`, `akl mask`, `source ~/.akeyless/akeyless_env.sh`). AKEYLESS_MASK=false runs
+# it unmasked: akl then becomes the shell, unless something is left to do when it ends
+# (revoking the credentials dynamic secrets minted for the stage).
 run_job() {
-    option=$1
-    shift
     case $(printf '%s' "${AKEYLESS_MASK:-true}" | tr '[:upper:]' '[:lower:]') in
-        false | 0 | no | off) exec "$@" ;;
+        false | 0 | no | off) exec akl run --no-mask "$@" ;;
     esac
-    exec akl run "$option" -- "$@"
+    exec akl run "$@"
 }
 
 # `source ~/.akeyless/env` and `source ~/.akeyless/akeyless_env.sh` must work in the job,
@@ -82,7 +81,7 @@ if [ -z "${AKEYLESS_ACCESS_ID:-}" ] && [ -z "${AKEYLESS_TOKEN:-}" ]; then
     if has_references; then
         note "akeyless: references found but AKEYLESS_ACCESS_ID is not set; leaving them for ~/.akeyless/akeyless_env.sh"
     fi
-    run_job --no-resolve "$@"
+    run_job --no-resolve -- "$@"
 fi
 
 section() {
@@ -94,7 +93,8 @@ section() {
 }
 
 # The runner starts the same container again for after_script; `akl env --reuse` keeps the
-# file written for the same references, so nothing is fetched twice. akl prints only
+# file written for the same references, so nothing is fetched twice (unless the script's
+# dynamic credentials were revoked when it ended). akl prints only
 # notes and errors, never values; stdin is closed to it on purpose.
 if output=$(akl env --reuse 2>&1 </dev/null); then
     # The summary (akl's last line) is the section's header; the rest goes inside.
@@ -109,5 +109,7 @@ else
     exit "$status"
 fi
 
-# The values just written, not a second fetch.
-run_job --env-file="${AKEYLESS_ENV_FILE:-$HOME/.akeyless/env}" "$@"
+# The values just written, not a second fetch. When the stage's shell ends, the
+# credentials dynamic secrets minted for it are revoked (AKEYLESS_REVOKE=false keeps
+# them); after_script, a stage of its own, then fetches its own.
+run_job --env-file="${AKEYLESS_ENV_FILE:-$HOME/.akeyless/env}" --revoke -- "$@"

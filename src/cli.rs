@@ -79,6 +79,9 @@ pub enum Command {
     /// Explain the configuration and the ID token's claims, check the gateway, the login
     /// and every referenced item (by type only: no secret is fetched), and say what to fix.
     Doctor,
+    /// Revoke the credentials dynamic secrets minted for the env file (`akl env` records
+    /// them beside it): run it in after_script when the job is done with them.
+    Revoke(RevokeArgs),
     /// (internal) On a shell executor: wait for the job's shell to exit, then remove the
     /// files of secrets akl wrote for it.
     #[command(name = "__reap", hide = true)]
@@ -101,7 +104,8 @@ pub struct EnvArgs {
 
     /// Keep the file, with no request at all, if it was written (with --reuse) for the
     /// same references, gateway, access id and CI_JOB_ID; the image's entrypoint uses this
-    /// so after_script does not fetch again or mint new dynamic credentials.
+    /// so after_script does not fetch again (unless the script's dynamic credentials were
+    /// revoked when it ended: then they are minted anew).
     #[arg(long, conflicts_with = "stdout")]
     pub reuse: bool,
 }
@@ -121,6 +125,12 @@ pub struct RunArgs {
     /// command runs (the image's entrypoint uses this for jobs that log in themselves).
     #[arg(long)]
     pub no_resolve: bool,
+
+    /// With --env-file: when the command ends, revoke the dynamic-secret credentials
+    /// recorded for that file (the image's job shell does this; AKEYLESS_REVOKE=false
+    /// keeps them). What `akl run` resolves itself is revoked when the command ends anyway.
+    #[arg(long, requires = "env_file")]
+    pub revoke: bool,
 
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
@@ -147,8 +157,19 @@ pub struct MaskArgs {
 
 #[derive(Debug, Args)]
 pub struct ReapArgs {
+    /// Revoke the credentials recorded in this file first.
+    #[arg(long, value_name = "RECORD")]
+    pub revoke: Option<PathBuf>,
     pub pid: i32,
     pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The env file the credentials were minted for [env: AKEYLESS_ENV_FILE, default:
+    /// $HOME/.akeyless/env]
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,33 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Bytes that cannot be printed by accident: a value written to a file (`|file=true`),
+/// which may be binary once base64 is decoded.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Blob(Vec<u8>);
+
+impl Blob {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Blob(bytes.into())
+    }
+
+    /// The bytes themselves, for the file they go to.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The content as text, when it is text: what an output masker can look for.
+    pub fn as_text(&self) -> Option<Secret> {
+        std::str::from_utf8(&self.0).ok().map(Secret::new)
+    }
+}
+
+impl fmt::Debug for Blob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Blob({} bytes, redacted)", self.0.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +73,13 @@ mod tests {
         assert_eq!(format!("{s:?}"), "Secret(redacted)");
         assert_eq!(format!("{:?}", Some(&s)), "Some(Secret(redacted))");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn blobs_show_only_their_length() {
+        let b = Blob::new(vec![0xff, 0]);
+        assert_eq!(format!("{b:?}"), "Blob(2 bytes, redacted)");
+        assert!(b.as_text().is_none());
+        assert_eq!(Blob::new("pem").as_text().unwrap().expose(), "pem");
     }
 }

@@ -42,6 +42,18 @@ impl Session {
         })
     }
 
+    /// A session for a token this run already holds, with a new client whose deadline
+    /// starts now: for work after a long pause (revoking when a command ends).
+    pub fn resume(settings: &Settings, token: Token) -> Result<Session> {
+        Ok(Session {
+            api: settings.client()?,
+            credentials: settings.credentials.clone(),
+            token,
+            login: None,
+            renewed: false,
+        })
+    }
+
     /// The answer of the login, if there was one (`akeyless auth` shows and keeps it).
     pub fn login(&self) -> Option<&Login> {
         self.login.as_ref()

@@ -42,6 +42,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// far below what could exhaust a CI container's memory; `json::parse` bounds what the
 /// answer may cost parsed.
 const MAX_RESPONSE_BYTES: usize = 32 << 20;
+
+/// Entries one listing may hold, over all its pages: far beyond any real folder, and a
+/// bound on what a gateway that never stops paging can make us keep.
+const MAX_LISTED: usize = 100_000;
 /// Server error text is shown to the user; a proxy's error page is not worth more.
 const MAX_ERROR_CHARS: usize = 300;
 
@@ -83,6 +87,8 @@ pub struct ListQuery {
     pub filter: Option<String>,
     pub types: Vec<String>,
     pub current_folder: bool,
+    /// Only the first page: a look, not a walk.
+    pub one_page: bool,
 }
 
 /// Every page of a listing, joined: the items as the API describes them (`item_name`,
@@ -157,7 +163,7 @@ impl Api {
         &self.client_type
     }
 
-    /// How many requests this client has sent.
+    /// How many requests this client has made (sent and answered, or failed).
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
     }
@@ -317,6 +323,7 @@ impl Api {
         }
         let mut listing = Listing::default();
         let mut next: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
         loop {
             let mut body = token.body();
             body.insert("path".into(), query.path.clone().into());
@@ -336,18 +343,40 @@ impl Api {
             let page: Page = self.post("list-items", &body, Policy::Idempotent).await?;
             listing.items.extend(page.items.unwrap_or_default());
             listing.folders.extend(page.folders.unwrap_or_default());
-            match page.next_page.filter(|p| !p.is_empty()) {
-                // A server that hands back the same page token would loop for ever.
-                Some(page) if next.as_ref() != Some(&page) => next = Some(page),
-                Some(_) => {
-                    return Err(ApiError::Malformed {
-                        status: 200,
-                        content_type: "application/json".into(),
-                        reason: "list-items returned the same page token twice".into(),
-                    });
-                }
+            let malformed = |reason: &str| ApiError::Malformed {
+                status: 200,
+                content_type: "application/json".into(),
+                reason: reason.into(),
+            };
+            if listing.items.len() + listing.folders.len() > MAX_LISTED {
+                return Err(malformed("list-items listed more than 100,000 entries"));
+            }
+            match page.next_page.filter(|p| !p.is_empty() && !query.one_page) {
+                // A server that hands back a page token again would loop for ever.
+                Some(page) if seen.insert(page.clone()) => next = Some(page),
+                Some(_) => return Err(malformed("list-items returned a page token twice")),
                 None => return Ok(listing),
             }
+        }
+    }
+
+    /// Revokes credentials a dynamic secret minted (`tmp-creds-id` is the `id` its value
+    /// carried). Credentials already gone count as revoked.
+    pub async fn revoke_dynamic(
+        &self,
+        token: &Token,
+        name: &str,
+        id: &str,
+    ) -> Result<(), ApiError> {
+        let mut body = token.body();
+        body.insert("name".into(), name.into());
+        body.insert("tmp-creds-id".into(), id.into());
+        match self
+            .post::<Value>("dynamic-secret-tmp-creds-delete", &body, Policy::Idempotent)
+            .await
+        {
+            Ok(_) | Err(ApiError::Status { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
@@ -428,16 +457,18 @@ impl Api {
         if remaining.is_zero() {
             return Err(unanswered(ApiError::Deadline { last: None }));
         }
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let response = self
+        let sent = self
             .http
             .post(self.gateway.endpoint(command))
             .header(CONTENT_TYPE, "application/json")
             .body(Value::Object(body.clone()).to_string())
             .timeout(remaining.min(wait))
             .send()
-            .await
-            .map_err(|e| unanswered(self.transport(e, wait)))?;
+            .await;
+        // Counted once it is over: a request dropped on the way (a speculative look the
+        // batch made unneeded) is not one of the run's round trips.
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let response = sent.map_err(|e| unanswered(self.transport(e, wait)))?;
 
         let status = response.status();
         let header = |name| {
@@ -475,9 +506,14 @@ impl Api {
                 message,
             }));
         }
+        // "Created" and "No Content" may come without a body (revoking credentials does).
+        let bytes: &[u8] = match status.as_u16() {
+            201 | 204 if bytes.trim_ascii().is_empty() => b"null",
+            _ => &bytes,
+        };
         // Parsed with a bound on the values it may hold: bytes are capped, memory must be
         // too. The reason never quotes the body, which holds secrets.
-        json::parse(&bytes).map_err(|refused| {
+        json::parse(bytes).map_err(|refused| {
             answered(ApiError::Malformed {
                 status: status.as_u16(),
                 content_type,

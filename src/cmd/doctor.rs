@@ -256,9 +256,16 @@ async fn probe(api: &Api, report: &mut Report) -> bool {
     }
 }
 
-/// The type of every referenced item, asked the way a run asks it (describe-item only).
+/// The type of every referenced item, asked the way a run asks it (describe-item only),
+/// and what each fan-out would produce: a folder's names and types from a walk of it; for
+/// `#*`, the rule (its keys are known only once the value is fetched, which doctor never
+/// does).
 async fn check_items(api: &Api, token: &Token, wanted: &[Wanted], report: &mut Report) {
-    let items: BTreeSet<&str> = wanted.iter().map(|w| w.reference.item.as_str()).collect();
+    let items: BTreeSet<&str> = wanted
+        .iter()
+        .filter(|w| w.reference.folder.is_none())
+        .map(|w| w.reference.item.as_str())
+        .collect();
     for item in items {
         match resolve::describe(api, token, item).await {
             Ok((item_type, _)) => report.ok(format!("{item}: {}", item_type.api_name())),
@@ -276,4 +283,49 @@ async fn check_items(api: &Api, token: &Token, wanted: &[Wanted], report: &mut R
             }
         }
     }
+    for w in wanted {
+        let reference = &w.reference;
+        let file = match reference.file {
+            true => ", each written to a file (the variable holds its path)",
+            false => "",
+        };
+        if reference.fan_out {
+            let prefix = resolve::prefix(&w.var, reference);
+            report.info(format!(
+                "{} = the whole JSON; {prefix}<KEY> for each of its top-level keys{file} (the keys are known once the value is fetched)",
+                w.var
+            ));
+        }
+        if reference.folder.is_none() {
+            continue;
+        }
+        match resolve::folder_outputs(api, token, w).await {
+            Ok(found) if found.is_empty() => report.fail(
+                Kind::Unresolved,
+                format!("{} ({reference}): {}", w.var, resolve::Reason::EmptyFolder),
+                "check the path, and that the role may list and read the folder",
+            ),
+            Ok(found) => {
+                report.ok(format!(
+                    "{} ({reference}): {} secret(s){file}",
+                    w.var,
+                    found.len()
+                ));
+                for (name, item, item_type) in found.iter().take(FOLDER_PREVIEW) {
+                    report.info(format!("{name} <- {item} ({})", item_type.name()));
+                }
+                if found.len() > FOLDER_PREVIEW {
+                    report.info(format!("… and {} more", found.len() - FOLDER_PREVIEW));
+                }
+            }
+            Err(reason) => report.fail(
+                reason.kind(),
+                format!("{} ({reference}): {reason}", w.var),
+                "check the path, and that the role may list the folder",
+            ),
+        }
+    }
 }
+
+/// Outputs of a folder listed one per line; the rest are counted.
+const FOLDER_PREVIEW: usize = 50;

@@ -1,14 +1,19 @@
-//! `akl env`: resolve every reference in the environment and write the env file.
+//! `akl env`: resolve every reference in the environment and write the env file, with the
+//! files of `|file=true` outputs beside it and the record of credentials to revoke.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::auth::Session;
 use crate::cli::EnvArgs;
 use crate::envfile::{self, Format};
 use crate::error::{self, Error, Result};
-use crate::resolve;
+use crate::resolve::{self, Content, Resolved, Wanted};
 use crate::secret::Secret;
 use crate::settings::{self, Env, Overrides, vars};
+
+use super::outputs;
 
 /// Linux's limit on one `NAME=value` string in an environment (32 pages).
 const MAX_ARG_STRLEN: usize = 128 << 10;
@@ -24,7 +29,6 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
         .hint("the default env file is sourced by the job's shell: write JSON with -o FILE, or print it with --stdout"));
     }
     let wanted = resolve::references(env)?;
-    let allow_missing = settings::flag(env, vars::AKEYLESS_ALLOW_MISSING)?;
     let path = match args.stdout {
         true => None,
         false => Some(envfile::destination(
@@ -37,55 +41,110 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
         resolve::fingerprint(env, &wanted)?,
         args.format
     );
-    if let Some(path) = path.as_ref().filter(|_| args.reuse) {
-        if envfile::is_current(path, &fingerprint)? {
-            error::note(format!(
-                "reusing {}, written for the same references",
-                path.display()
-            ));
-            return Ok(ExitCode::SUCCESS);
+    let revoke = settings::flag_or(env, vars::AKEYLESS_REVOKE, true)?;
+    // A folder's content is part of what the file was written for: comparing it takes a
+    // login and a walk of each folder (still no secret fetched).
+    let mut session = None;
+    let fingerprint = match path.as_ref().filter(|_| args.reuse) {
+        Some(path) => {
+            let folders: Vec<&Wanted> = wanted
+                .iter()
+                .filter(|w| w.reference.folder.is_some())
+                .collect();
+            let mut fingerprint = fingerprint;
+            if !folders.is_empty() {
+                let s = super::login(env, overrides).await?;
+                for w in folders {
+                    fingerprint.push_str(&listing(&s, w).await);
+                }
+                session = Some(s);
+            }
+            if envfile::is_current(path, &fingerprint)? {
+                error::note(format!(
+                    "reusing {}, written for the same references",
+                    path.display()
+                ));
+                return Ok(ExitCode::SUCCESS);
+            }
+            fingerprint
         }
-    }
+        None => fingerprint,
+    };
 
-    let (outcome, requests) = super::resolve(env, overrides, wanted).await?;
-    super::unless_allowed(&outcome.failed, allow_missing)?;
-    for r in &outcome.resolved {
-        // Linux refuses an environment string over MAX_ARG_STRLEN to execve: the value
-        // works in the shell that sources the file, but every program it starts fails.
-        if r.var.len() + 1 + r.value.expose().len() + 1 > MAX_ARG_STRLEN {
-            error::warn(format!(
-                "{} is {} bytes: once the file is sourced (it is exported), every command the shell starts fails with \"Argument list too long\", because Linux passes no environment variable over 128 KiB to a program; have akl write it to a file instead (|file=true)",
-                r.var,
-                r.value.expose().len()
-            ));
-        }
-    }
+    let resolution = super::resolve(env, overrides, wanted, session, super::unless_allowed).await?;
+    let outcome = &resolution.outcome;
+    warn_if_too_big(&outcome.resolved);
 
-    let vars: Vec<_> = outcome
-        .resolved
-        .iter()
-        .map(|r| (r.var.clone(), r.value.clone()))
-        .collect();
     // Whoever sources the file exports the values: an enclosing masker learns them first.
-    super::register(env, vars.iter().map(|(_, v)| v))?;
-    let content = envfile::render(&vars, args.format);
+    super::register(env, &outputs::masks(&outcome.resolved))?;
+    // Files and the record of what to revoke live beside the env file (the default one
+    // for --stdout, so that the image's job shell and `akl revoke` find them).
+    let home = |path: &Option<PathBuf>| -> Result<PathBuf> {
+        match path {
+            Some(path) => Ok(path.clone()),
+            None => envfile::destination(env, envfile::env_file(env, None)?),
+        }
+    };
+    let files_dir = || Ok(envfile::files_dir(&home(&path)?));
+    let (vars, files) = outputs::variables(&outcome.resolved, files_dir)?;
+    let record = match outcome.minted.is_empty() {
+        true => None,
+        false => {
+            let record = envfile::minted_path(&home(&path)?);
+            envfile::record_minted(&record, &outcome.minted)?;
+            Some(record)
+        }
+    };
+    let content = envfile::render(&vars, &outcome.unset, args.format);
     let place = match &path {
         Some(path) => {
+            envfile::remove_gone(path, &envfile::files_dir(path), &files);
             envfile::write(path, &content)?;
             let mut written = vec![path.clone()];
+            written.extend(files);
             if args.reuse {
                 let stamp = envfile::stamp_path(path);
                 envfile::write(&stamp, &Secret::new(fingerprint))?;
                 written.push(stamp);
             }
-            super::scoped_to_the_job(env, &written)?;
+            super::scoped_to_the_job(env, &written, record.as_deref().filter(|_| revoke))?;
             format!("wrote {}", path.display())
         }
         None => {
+            super::scoped_to_the_job(env, &files, record.as_deref().filter(|_| revoke))?;
             super::print(content.expose())?;
             "printed to stdout".to_owned()
         }
     };
-    super::summary(&outcome, requests, started, &place);
+    super::summary(&resolution, started, &place);
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `--reuse` compares of a folder: the names and types of the secrets in it.
+async fn listing(session: &Session, w: &Wanted) -> String {
+    match resolve::folder_outputs(session.api(), session.token(), w).await {
+        Ok(found) => found
+            .into_iter()
+            .map(|(name, item, t)| format!("{} {name} {item} {}\n", w.var, t.name()))
+            .collect(),
+        // Not the same as any file written: the run resolves, and reports the failure.
+        Err(reason) => format!("{} unlisted: {reason}\n", w.var),
+    }
+}
+
+/// Linux refuses an environment string over MAX_ARG_STRLEN to execve: the value works in
+/// the shell that sources the file, but every program it starts fails.
+fn warn_if_too_big(resolved: &[Resolved]) {
+    for r in resolved {
+        let Content::Text(value) = &r.content else {
+            continue;
+        };
+        if r.var.len() + 1 + value.expose().len() + 1 > MAX_ARG_STRLEN {
+            error::warn(format!(
+                "{} is {} bytes: once the file is sourced (it is exported), every command the shell starts fails with \"Argument list too long\", because Linux passes no environment variable over 128 KiB to a program; have akl write it to a file instead (|file=true)",
+                r.var,
+                value.expose().len()
+            ));
+        }
+    }
 }

@@ -6,6 +6,8 @@ mod doctor;
 mod env;
 mod get;
 mod mask;
+mod outputs;
+mod revoke;
 mod run;
 
 use std::future::Future;
@@ -32,8 +34,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Auth(args) => block_on(&env, auth::run(&env, &overrides, &args))?,
         Command::Mask(args) => mask::run(&env, &args),
         Command::Doctor => block_on(&env, doctor::run(&env, &overrides))?,
+        Command::Revoke(args) => block_on(&env, revoke::run(&env, &overrides, &args))?,
         Command::Reap(args) => {
-            crate::run::reap::watch(args.pid, &args.paths);
+            crate::run::reap::watch(args.pid, &args.paths, || {
+                if let Some(record) = &args.revoke {
+                    // Quietly: the job is over and nobody reads this process's output.
+                    let _ = block_on(&env, revoke::recorded(&env, &overrides, record));
+                }
+            });
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -99,13 +107,18 @@ impl Drop for Watchdog {
 /// On GitLab's shell executor, where the next job of any project runs as the same user
 /// with the same HOME, `paths` (just written) are removed when the job's shell exits; if
 /// that cannot be arranged they are removed now and the command fails.
-pub fn scoped_to_the_job(env: &Env, paths: &[std::path::PathBuf]) -> Result<()> {
+/// The credentials recorded in `revoke` (if any) are revoked then too.
+pub fn scoped_to_the_job(
+    env: &Env,
+    paths: &[std::path::PathBuf],
+    revoke: Option<&std::path::Path>,
+) -> Result<()> {
     let gitlab = env.get(vars::GITLAB_CI)?.is_some();
     let image = env.get(vars::CI_JOB_IMAGE)?.is_some();
     if !crate::run::reap::on_shell_executor(gitlab, image) {
         return Ok(());
     }
-    crate::run::reap::remove_when_the_job_ends(paths).inspect_err(|_| {
+    crate::run::reap::remove_when_the_job_ends(paths, revoke).inspect_err(|_| {
         for path in paths {
             let _ = std::fs::remove_file(path);
         }
@@ -133,9 +146,14 @@ pub fn register<'a>(env: &Env, values: impl IntoIterator<Item = &'a Secret>) -> 
 
 /// Writes command output to stdout; a closed pipe (`akl auth | head -c0`) is not a crash.
 pub fn print(text: &str) -> Result<()> {
+    print_bytes(text.as_bytes())
+}
+
+/// `print`, for any bytes.
+pub fn print_bytes(bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
+    out.write_all(bytes)
         .and_then(|()| out.flush())
         .or_else(|e| {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -147,26 +165,75 @@ pub fn print(text: &str) -> Result<()> {
         .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
 }
 
-/// Logs in once and resolves `wanted`; returns the outcome and the number of requests.
-/// With nothing to resolve, nothing is configured or sent.
+/// What resolving gave: the outputs, and the session that fetched them (for revoking the
+/// credentials dynamic secrets minted); none when there was nothing to resolve.
+struct Resolution {
+    outcome: Outcome,
+    session: Option<Session>,
+}
+
+impl Resolution {
+    fn requests(&self) -> usize {
+        self.session.as_ref().map_or(0, |s| s.api().requests())
+    }
+}
+
+/// Logs in.
+async fn login(env: &Env, overrides: &Overrides) -> Result<Session> {
+    Session::start(&Settings::from_env(env, overrides)?).await
+}
+
+/// How a command fails for references that could not be resolved.
+type Verdict = fn(&Env, &[Failure]) -> Result<()>;
+
+/// Logs in once (unless `session` is given) and resolves `wanted`, then checks the
+/// generated names and, with `verdict`, what could not be resolved. A run that fails
+/// after dynamic secrets minted credentials revokes them first: nobody will ever use
+/// them.
 async fn resolve(
     env: &Env,
     overrides: &Overrides,
     wanted: Vec<Wanted>,
-) -> Result<(Outcome, usize)> {
+    session: Option<Session>,
+    verdict: Verdict,
+) -> Result<Resolution> {
     if wanted.is_empty() {
-        return Ok((Outcome::default(), 0));
+        return Ok(Resolution {
+            outcome: Outcome::default(),
+            session,
+        });
     }
-    let settings = Settings::from_env(env, overrides)?;
-    let mut session = Session::start(&settings).await?;
-    let outcome = resolve::resolve(&mut session, wanted).await?;
-    Ok((outcome, session.api().requests()))
+    verdict(env, &[])?; // settings it reads are checked before any request
+    let mut session = match session {
+        Some(session) => session,
+        None => login(env, overrides).await?,
+    };
+    let mut outcome = resolve::resolve(&mut session, wanted).await?;
+    let checked = resolve::check_names(&outcome.resolved, env)
+        .and_then(|warnings| verdict(env, &outcome.failed).map(|()| warnings));
+    match checked {
+        Ok(warnings) => {
+            for warning in warnings {
+                crate::error::warn(warning);
+            }
+            Ok(Resolution {
+                outcome,
+                session: Some(session),
+            })
+        }
+        Err(e) => {
+            let minted = std::mem::take(&mut outcome.minted);
+            revoke::now(&mut session, minted).await;
+            Err(e)
+        }
+    }
 }
 
 /// Fails the run for references that could not be resolved, unless
 /// `AKEYLESS_ALLOW_MISSING` is set and they are all unresolved (not unreachable): then
 /// each becomes a warning and the run goes on without them.
-fn unless_allowed(failed: &[Failure], allow_missing: bool) -> Result<()> {
+fn unless_allowed(env: &Env, failed: &[Failure]) -> Result<()> {
+    let allow_missing = settings::flag(env, vars::AKEYLESS_ALLOW_MISSING)?;
     if failed.is_empty() {
         return Ok(());
     }
@@ -207,7 +274,8 @@ fn unresolved(failed: &[Failure]) -> Error {
 }
 
 /// One line on stderr: how many secrets of which type, how long, how many requests, where.
-fn summary(outcome: &Outcome, requests: usize, started: Instant, place: &str) {
+fn summary(resolution: &Resolution, started: Instant, place: &str) {
+    let (outcome, requests) = (&resolution.outcome, resolution.requests());
     let mut by_type = std::collections::BTreeMap::new();
     for r in &outcome.resolved {
         *by_type.entry(r.item_type).or_insert(0) += 1;

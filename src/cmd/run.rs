@@ -1,22 +1,28 @@
 //! `akl run`: resolve, then run a command with the values in its environment, masking
 //! them (and whatever is registered while it runs) in its output unless `--no-mask`.
+//! What the run made for the command goes when it ends: the files of `|file=true`
+//! outputs (a private temporary directory), and the credentials dynamic secrets minted
+//! (revoked, unless AKEYLESS_REVOKE=false).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::auth::is_jwt;
+use crate::auth::{Session, is_jwt};
 use crate::cli::RunArgs;
-use crate::envfile;
+use crate::client::Token;
+use crate::envfile::{self, Parsed};
 use crate::error::{self, Error, Result};
 use crate::files;
 use crate::mask::{MIN_LEN, TooShort};
-use crate::resolve;
+use crate::resolve::{self, Minted};
 use crate::run::{self, Command, Masker, channel};
 use crate::secret::Secret;
-use crate::settings::{self, Env, Overrides, vars};
+use crate::settings::{self, Env, Overrides, Settings, vars};
+
+use super::outputs;
 
 /// Credentials that may sit in the command's environment: masked too, silently.
 const CREDENTIALS: [&str; 6] = [
@@ -28,59 +34,107 @@ const CREDENTIALS: [&str; 6] = [
     vars::TOKEN,
 ];
 
+/// What the command gets, and what goes when it ends.
+#[derive(Default)]
+struct Prepared {
+    vars: Vec<(String, Secret)>,
+    /// The content of the files among them: masked too.
+    contents: Vec<Secret>,
+    /// Variables to remove from its environment (folder references).
+    unset: Vec<String>,
+    /// The files of `|file=true` outputs, removed when this drops.
+    files: Option<tempfile::TempDir>,
+    /// Credentials to revoke, with the token that minted them.
+    minted: Option<(Token, Vec<Minted>)>,
+}
+
 pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode> {
     let (program, rest) = args
         .command
         .split_first()
         .expect("clap requires the command");
     let file = run::locate(program, env.get(vars::PATH)?)?;
-    let values = match &args.env_file {
+    let revoke = settings::flag_or(env, vars::AKEYLESS_REVOKE, true)?;
+    let prepared = match &args.env_file {
         Some(path) => {
-            let bytes = files::read_trusted(path, 64 << 20)?.ok_or_else(|| {
-                Error::usage(format!("cannot read {}: it does not exist", path.display()))
-                    .hint("write it first with `akl env`, or drop --env-file to resolve now")
-            })?;
-            let text = String::from_utf8(bytes).map_err(|_| {
-                Error::usage(format!(
-                    "{} is not an env file akl wrote: not UTF-8",
-                    path.display()
-                ))
-            })?;
-            envfile::parse(&text).map_err(|why| {
-                Error::usage(format!(
-                    "{} is not an env file akl wrote: {why}",
-                    path.display()
-                ))
-            })?
+            let parsed = read_env_file(path)?;
+            Prepared {
+                contents: file_contents(path, &parsed.vars),
+                vars: parsed.vars,
+                unset: parsed.unset,
+                ..Prepared::default()
+            }
         }
-        None if args.no_resolve => Vec::new(),
+        None if args.no_resolve => Prepared::default(),
         None => resolve(env, overrides)?,
     };
     // An enclosing masker sees our output too, and keeps masking after we exit.
-    super::register(env, values.iter().map(|(_, v)| v))?;
+    let values: Vec<Secret> = prepared
+        .vars
+        .iter()
+        .map(|(_, v)| v.clone())
+        .chain(prepared.contents.iter().cloned())
+        .collect();
+    super::register(env, &values)?;
 
     let mut cmd = Command {
         program: program.clone(),
         file,
         args: rest.to_vec(),
-        env: child_env(&values),
+        env: child_env(&prepared.vars, &prepared.unset),
     };
-    if args.no_mask {
+    let recorded = args
+        .env_file
+        .as_deref()
+        .filter(|_| args.revoke)
+        .is_some_and(|f| envfile::minted_path(f).exists());
+    let cleanup = prepared.files.is_some() || (revoke && (prepared.minted.is_some() || recorded));
+    if args.no_mask && !cleanup {
         return Err(run::exec(&cmd));
     }
 
-    let credentials = credentials(env);
-    let initial = values
-        .iter()
-        .map(|(_, v)| v.clone())
-        .chain(credentials)
-        .collect();
+    let code = match args.no_mask {
+        // Something must happen after the command: wait for it, without masking.
+        true => run::supervise(&cmd, None),
+        false => masked(env, &mut cmd, &prepared.vars, values),
+    };
+    drop(prepared.files);
+    // The command's exit code stands whatever happens here: a failure is a warning.
+    if revoke {
+        if let Some((token, minted)) = prepared.minted {
+            let revoked = super::block_on(env, revoke_own(env, overrides, token, minted));
+            if let Err(e) = revoked.and_then(|r| r) {
+                error::warn(format!(
+                    "the credentials dynamic secrets minted could not be revoked: {e}"
+                ));
+            }
+        }
+        // Asked again: the job may have run `akl env` itself meanwhile.
+        let record = |f: &&Path| args.revoke && envfile::minted_path(f).exists();
+        if let Some(path) = args.env_file.as_deref().filter(record) {
+            let _ = super::block_on(env, revoke_recorded(env, overrides, path));
+        }
+    }
+    code
+}
+
+/// Runs the command under a masker that knows the values and the credentials in our
+/// environment, and learns what is registered while it runs.
+/// `values` are the variables' values first (warned about by name when too short to
+/// mask), then the files' contents.
+fn masked(
+    env: &Env,
+    cmd: &mut Command,
+    vars: &[(String, Secret)],
+    values: Vec<Secret>,
+) -> Result<ExitCode> {
+    let initial = values.into_iter().chain(credentials(env)).collect();
     let parent = env.get(vars::AKL_MASK_SOCKET)?.map(PathBuf::from);
     let (masker, short) = Masker::new(initial, parent);
     for (i, too_short) in short {
-        let Some((name, _)) = values.get(i) else {
+        let Some((name, _)) = vars.get(i) else {
             continue;
-        }; // credentials: no warning
+        }; // file contents and credentials: no warning
         error::warn(match too_short {
             TooShort::Value { len } => format!(
                 "{name} is {len} characters, shorter than the {MIN_LEN} that can be masked without blanking out ordinary output: it is not masked"
@@ -104,22 +158,113 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
             None
         }
     };
-    let code = run::supervise(&cmd, masker);
+    let code = run::supervise(cmd, Some(masker));
     drop(listener);
     code
 }
 
-/// Resolves the environment's references as `akl env` does.
-fn resolve(env: &Env, overrides: &Overrides) -> Result<Vec<(String, Secret)>> {
+/// An env file as `akl env` wrote it.
+fn read_env_file(path: &Path) -> Result<Parsed> {
+    let bytes = files::read_trusted(path, 64 << 20)?.ok_or_else(|| {
+        Error::usage(format!("cannot read {}: it does not exist", path.display()))
+            .hint("write it first with `akl env`, or drop --env-file to resolve now")
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::usage(format!(
+            "{} is not an env file akl wrote: not UTF-8",
+            path.display()
+        ))
+    })?;
+    envfile::parse(&text).map_err(|why| {
+        Error::usage(format!(
+            "{} is not an env file akl wrote: {why}",
+            path.display()
+        ))
+    })
+}
+
+/// The text content of the files an env file's variables point to in its `files/`.
+fn file_contents(env_file: &Path, vars: &[(String, Secret)]) -> Vec<Secret> {
+    let dir = envfile::files_dir(env_file);
+    vars.iter()
+        .filter(|(name, value)| Path::new(value.expose()) == dir.join(name))
+        .filter_map(|(_, value)| files::read_trusted(Path::new(value.expose()), 64 << 20).ok()?)
+        .filter_map(|bytes| String::from_utf8(bytes).ok().map(Secret::new))
+        .collect()
+}
+
+/// Resolves the environment's references as `akl env` does; file outputs go to a private
+/// temporary directory.
+fn resolve(env: &Env, overrides: &Overrides) -> Result<Prepared> {
     let wanted = resolve::references(env)?;
-    let allow_missing = settings::flag(env, vars::AKEYLESS_ALLOW_MISSING)?;
-    let (outcome, _) = super::block_on(env, super::resolve(env, overrides, wanted))??;
-    super::unless_allowed(&outcome.failed, allow_missing)?;
-    Ok(outcome
-        .resolved
-        .into_iter()
-        .map(|r| (r.var, r.value))
-        .collect())
+    let resolution = super::block_on(
+        env,
+        super::resolve(env, overrides, wanted, None, super::unless_allowed),
+    )??;
+    let outcome = resolution.outcome;
+    let contents = outputs::file_contents(&outcome.resolved);
+    let mut dir = None;
+    let (vars, _) = outputs::variables(&outcome.resolved, || {
+        let made = tempfile::Builder::new()
+            .prefix("akl-files-")
+            .tempdir_in(settings::temp_dir(env)?)
+            .map_err(|e| {
+                Error::other(format!(
+                    "cannot create a private directory for the files: {e}"
+                ))
+                .hint("set TMPDIR to a writable directory")
+            })?;
+        let path = made.path().to_owned();
+        dir = Some(made);
+        Ok(path)
+    })?;
+    let minted = match (resolution.session, outcome.minted.is_empty()) {
+        (Some(session), false) => Some((session.token().clone(), outcome.minted)),
+        _ => None,
+    };
+    Ok(Prepared {
+        vars,
+        contents,
+        unset: outcome.unset,
+        files: dir,
+        minted,
+    })
+}
+
+/// Revokes what this run minted, now that the command is done with it.
+async fn revoke_own(
+    env: &Env,
+    overrides: &Overrides,
+    token: Token,
+    minted: Vec<Minted>,
+) -> Result<()> {
+    let settings = Settings::from_env(env, overrides)?;
+    let mut session = Session::resume(&settings, token)?;
+    super::revoke::now(&mut session, minted).await;
+    Ok(())
+}
+
+/// Revokes what `akl env` recorded for the env file; the file is then no longer current
+/// for `--reuse` (its credentials are gone), so the next stage fetches anew.
+async fn revoke_recorded(env: &Env, overrides: &Overrides, env_file: &Path) {
+    let record = envfile::minted_path(env_file);
+    match super::revoke::recorded(env, overrides, &record).await {
+        Ok((0, failed)) if failed.is_empty() => {}
+        Ok((_, failed)) => {
+            let _ = std::fs::remove_file(envfile::stamp_path(env_file));
+            if !failed.is_empty() {
+                error::warn(format!(
+                    "{} credentials could not be revoked; they stay recorded in {} and expire with their TTL",
+                    failed.len(),
+                    record.display()
+                ));
+            }
+        }
+        Err(e) => error::warn(format!(
+            "the credentials recorded in {} could not be revoked: {e}",
+            record.display()
+        )),
+    }
 }
 
 /// The credentials in our environment, masked silently: the known variables, the one
@@ -143,9 +288,13 @@ fn credentials(env: &Env) -> Vec<Secret> {
     found
 }
 
-/// Our environment, byte for byte, with the resolved values in place of their references.
-fn child_env(values: &[(String, Secret)]) -> Vec<(OsString, OsString)> {
+/// Our environment, byte for byte, with the resolved values in place of their references
+/// and the folder references removed.
+fn child_env(values: &[(String, Secret)], unset: &[String]) -> Vec<(OsString, OsString)> {
     let mut vars: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
+    for name in unset {
+        vars.remove(std::ffi::OsStr::new(name));
+    }
     for (name, value) in values {
         vars.insert(name.into(), value.expose().into());
     }

@@ -206,6 +206,7 @@ async fn list_items(env: &mut Env, args: ListArgs) -> Result<ExitCode> {
         filter: args.filter,
         types: args.types,
         current_folder: args.current_folder,
+        one_page: false,
     };
     let listing = session
         .api()
@@ -263,7 +264,7 @@ fn keep(env: &Env, settings: &Settings, session: &Session) -> Result<()> {
         ));
         return Ok(());
     }
-    crate::cmd::scoped_to_the_job(env, &[profile.creds_file(access_id)])
+    crate::cmd::scoped_to_the_job(env, &[profile.creds_file(access_id)], None)
 }
 
 fn set(env: &mut Env, name: &str, value: Option<&str>) {

@@ -17,9 +17,18 @@ pub enum Format {
     Json,
 }
 
-/// Renders the variables, sorted by name. Names must be valid and values free of NUL
-/// (the caller checks both and reports them per variable).
-pub fn render(vars: &[(String, Secret)], format: Format) -> Secret {
+/// What an env file says: variables to set, and variables to unset (those that held a
+/// folder reference: they get no value of their own).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub vars: Vec<(String, Secret)>,
+    pub unset: Vec<String>,
+}
+
+/// Renders the variables, sorted by name, after an `unset` line for each of `unset` (the
+/// JSON format has no way to say unset: it leaves them out). Names must be valid and
+/// values free of NUL (the caller checks both and reports them per variable).
+pub fn render(vars: &[(String, Secret)], unset: &[String], format: Format) -> Secret {
     let mut sorted: Vec<&(String, Secret)> = vars.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     debug_assert!(
@@ -34,6 +43,14 @@ pub fn render(vars: &[(String, Secret)], format: Format) -> Secret {
                 .map(|(n, v)| n.len() + v.expose().len() + 12)
                 .sum();
             let mut out = String::with_capacity(size);
+            let mut unset: Vec<&String> = unset.iter().collect();
+            unset.sort();
+            for name in unset {
+                debug_assert!(valid_name(name));
+                out.push_str("unset ");
+                out.push_str(name);
+                out.push('\n');
+            }
             for (name, value) in sorted {
                 out.push_str("export ");
                 out.push_str(name);
@@ -53,11 +70,11 @@ pub fn render(vars: &[(String, Secret)], format: Format) -> Secret {
     }
 }
 
-/// Reads back a file `render` wrote in the sh format: `export NAME='value'` lines, `'\''`
-/// standing for a quote. Anything else is refused with the line it is on; the message never
-/// quotes the file.
-pub fn parse(text: &str) -> Result<Vec<(String, Secret)>, String> {
-    let mut vars = Vec::new();
+/// Reads back a file `render` wrote in the sh format: `unset NAME` lines, then
+/// `export NAME='value'` lines, `'\''` standing for a quote. Anything else is refused with
+/// the line it is on; the message never quotes the file.
+pub fn parse(text: &str) -> Result<Parsed, String> {
+    let mut parsed = Parsed::default();
     let mut rest = text;
     let mut line = 1;
     while !rest.is_empty() {
@@ -65,6 +82,19 @@ pub fn parse(text: &str) -> Result<Vec<(String, Secret)>, String> {
         let bad = |what: &str| {
             format!("line {at}: {what}; expected export NAME='value' as akl env writes it")
         };
+        if let Some(after) = rest.strip_prefix("unset ") {
+            let (name, tail) = after
+                .split_once('\n')
+                .ok_or_else(|| bad("no end of line"))?;
+            if !valid_name(name) || !parsed.vars.is_empty() {
+                return Err(bad("not an unset akl writes"));
+            }
+            parsed.unset.push(name.to_owned());
+            rest = tail;
+            line += 1;
+            continue;
+        }
+        let vars = &mut parsed.vars;
         let after = rest
             .strip_prefix("export ")
             .ok_or_else(|| bad("not an export"))?;
@@ -94,7 +124,7 @@ pub fn parse(text: &str) -> Result<Vec<(String, Secret)>, String> {
         }
         vars.push((name.to_owned(), Secret::new(value)));
     }
-    Ok(vars)
+    Ok(parsed)
 }
 
 #[cfg(test)]
@@ -111,20 +141,26 @@ mod tests {
 
     #[test]
     fn sh_is_sorted_single_quoted_lines() {
-        let out = render(&vars(&[("B", "it's"), ("A", "$x `y` \\z\n!")]), Format::Sh);
+        let out = render(
+            &vars(&[("B", "it's"), ("A", "$x `y` \\z\n!")]),
+            &[],
+            Format::Sh,
+        );
         assert_eq!(
             out.expose(),
             "export A='$x `y` \\z\n!'\nexport B='it'\\''s'\n"
         );
-        assert_eq!(render(&[], Format::Sh).expose(), "");
+        assert_eq!(render(&[], &[], Format::Sh).expose(), "");
     }
 
     #[test]
     fn parse_reads_back_what_render_wrote() {
         let pairs = vars(&[("A", "it's \"x\"\n\nline'"), ("B", ""), ("C", "'\\''")]);
-        let text = render(&pairs, Format::Sh);
-        assert_eq!(parse(text.expose()).unwrap(), pairs);
-        assert!(parse("").unwrap().is_empty());
+        let text = render(&pairs, &["F".to_owned()], Format::Sh);
+        assert!(text.expose().starts_with("unset F\nexport A="));
+        let parsed = parse(text.expose()).unwrap();
+        assert_eq!((parsed.vars, parsed.unset), (pairs, vec!["F".to_owned()]));
+        assert_eq!(parse("").unwrap(), Parsed::default());
         for (bad, why) in [
             ("FOO=bar\n", "line 1: not an export"),
             ("export A='1'\nexport B=2\n", "line 2: no ='"),
@@ -139,6 +175,8 @@ mod tests {
             ),
             ("export A='1'", "line 1: text after the closing quote"),
             ("export A='1'\nexport A='2'\n", "line 2: A is set twice"),
+            ("export A='1'\nunset B\n", "line 2: not an unset akl writes"),
+            ("unset B", "line 1: no end of line"),
         ] {
             assert_eq!(
                 parse(bad).unwrap_err().split(';').next().unwrap(),
@@ -150,7 +188,11 @@ mod tests {
 
     #[test]
     fn json_is_one_sorted_object() {
-        let out = render(&vars(&[("B", "2"), ("A", "line\n\"q\"")]), Format::Json);
+        let out = render(
+            &vars(&[("B", "2"), ("A", "line\n\"q\"")]),
+            &["U".to_owned()],
+            Format::Json,
+        );
         assert_eq!(out.expose(), "{\"A\":\"line\\n\\\"q\\\"\",\"B\":\"2\"}\n");
     }
 
@@ -166,7 +208,7 @@ mod tests {
             .collect();
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("env");
-        fs::write(&file, render(&pairs, Format::Sh).expose()).unwrap();
+        fs::write(&file, render(&pairs, &[], Format::Sh).expose()).unwrap();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         SHELLS
             .iter()
@@ -212,8 +254,8 @@ mod tests {
         #[test]
         fn fuzz_render_then_parse(vars in proptest::collection::btree_map("[A-Za-z_][A-Za-z0-9_]{0,8}", "[^\\x00]{0,30}", 0..8)) {
             let pairs: Vec<(String, Secret)> = vars.into_iter().map(|(k, v)| (k, Secret::new(v))).collect();
-            let text = render(&pairs, Format::Sh);
-            proptest::prop_assert_eq!(parse(text.expose()).unwrap(), pairs);
+            let text = render(&pairs, &[], Format::Sh);
+            proptest::prop_assert_eq!(parse(text.expose()).unwrap().vars, pairs);
         }
     }
 

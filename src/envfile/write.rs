@@ -54,6 +54,11 @@ const STALE: Duration = Duration::from_secs(60);
 
 /// Writes `content` to `path` atomically, creating missing directories with mode 0700.
 pub fn write(path: &Path, content: &Secret) -> Result<(), WriteError> {
+    write_bytes(path, content.expose().as_bytes())
+}
+
+/// `write`, for any bytes (a `|file=true` output may be binary).
+pub fn write_bytes(path: &Path, content: &[u8]) -> Result<(), WriteError> {
     let dir = parent(path);
     remove_stale_temporaries(dir);
     let fail = |what: String| {
@@ -74,7 +79,7 @@ pub fn write(path: &Path, content: &Secret) -> Result<(), WriteError> {
         .map_err(fail(format!(
             "cannot create a temporary file next to {shown}"
         )))?;
-    file.write_all(content.expose().as_bytes())
+    file.write_all(content)
         .and_then(|()| file.as_file().sync_all())
         .map_err(fail(format!("cannot write {shown}")))?;
     // On failure the temporary file is removed when `file` drops: nothing half-written.

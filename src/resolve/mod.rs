@@ -1,49 +1,37 @@
-//! The fetch plan: from the references a job asked for to their values, in as few round
-//! trips as the API allows.
+//! The fetch plan: from the references a job asked for to what each variable gets.
 //!
-//! 1. Item paths are de-duplicated: two variables reading fields of the same item share one
-//!    fetch (for a dynamic secret, one set of credentials).
-//! 2. Everything is first asked for as a static secret, in one batched `get-secret-value`
-//!    per distinct version (almost always one call). When every item is static, that is the
-//!    whole run: authentication plus this one request.
-//! 3. If a batch is refused (the API fails the whole call when one name is missing,
-//!    forbidden or not static), its items are described concurrently to learn their types,
-//!    then static ones are batched again and dynamic and rotated ones fetched
-//!    concurrently, at most `CONCURRENCY` requests at a time. A static batch refused again
-//!    is split into single fetches, so every failure is pinned to its item.
-//!
-//! 4. A token the gateway stops accepting mid-run is replaced once (`auth::Session`), and
-//!    only what it was refused for is asked again.
+//! `wanted` parses the references; `fetch` gets the items and walks the folders they name
+//! in as few round trips as the API allows (its own comment says how); `outputs` turns
+//! what was fetched into variables (one per reference, or many for `#*` and folders) and
+//! checks the names it generates; `shape` selects fields and decodes. A token the gateway
+//! stops accepting mid-run is replaced once (`auth::Session`), and only what it was
+//! refused for is asked again.
 //!
 //! Nothing here prints; failures are collected per variable, with their reason.
 
+mod fetch;
+mod outputs;
 mod reason;
 pub mod reference;
+mod revoke;
 pub mod select;
 mod shape;
 mod wanted;
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use futures_util::stream::{self, StreamExt};
-use serde_json::Value;
-
+pub use fetch::Minted;
+pub use outputs::{Resolved, check_names, prefix};
 pub use reason::Reason;
+pub use revoke::revoke;
+pub use shape::Content;
 pub use wanted::{Wanted, fingerprint, reference_arg, references};
 
 use crate::auth::Session;
-use crate::client::{Api, ApiError, ProducerArgs, Token};
+use crate::client::{Api, ApiError, Token};
 use crate::error::Result;
-use crate::secret::Secret;
-use reason::classify;
+use fetch::Fetch;
 use reference::Reference;
-use shape::{Fetched, shape};
 
-/// Requests in flight at once when fetching item by item: enough to hide latency for a
-/// job's worth of secrets, few enough not to trip a gateway's rate limit.
-pub const CONCURRENCY: usize = 8;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ItemType {
     Static,
     Dynamic,
@@ -76,13 +64,6 @@ impl ItemType {
 }
 
 #[derive(Debug)]
-pub struct Resolved {
-    pub var: String,
-    pub value: Secret,
-    pub item_type: ItemType,
-}
-
-#[derive(Debug)]
 pub struct Failure {
     pub var: String,
     pub reference: Reference,
@@ -91,233 +72,132 @@ pub struct Failure {
 
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// Every output, sorted by name.
     pub resolved: Vec<Resolved>,
     pub failed: Vec<Failure>,
+    /// Variables holding a folder reference that resolved: they get no value of their
+    /// own and are unset, so a later run does not resolve them again.
+    pub unset: Vec<String>,
+    /// Credentials dynamic secrets minted in this run, for revoking them at its end.
+    pub minted: Vec<Minted>,
 }
-
-/// One thing to fetch: an item at a version. Dynamic secrets ignore the version.
-type Key = (String, Option<u32>);
-
-type FetchResult = Result<(ItemType, Fetched), Reason>;
 
 /// Resolves `wanted` with the session's token. A token refused mid-run is renewed once
-/// and the references it failed for are asked again; a token refused after that is an
-/// authentication error (exit 3).
+/// and what it failed for is asked again; a token refused after that is an authentication
+/// error (exit 3). The names fan-outs generate are checked by `check_names`, once the
+/// caller holds what was minted (a run that fails still revokes it).
 pub async fn resolve(session: &mut Session, wanted: Vec<Wanted>) -> Result<Outcome> {
-    let mut outcome = fetch(session.api(), session.token(), wanted).await;
-    let mut refused = take_refused(&mut outcome);
-    if !refused.is_empty() && session.renew().await? {
-        let again = refused
-            .into_iter()
-            .map(|f| Wanted {
-                var: f.var,
-                reference: f.reference,
-            })
-            .collect();
-        let retried = fetch(session.api(), session.token(), again).await;
-        outcome.resolved.extend(retried.resolved);
-        outcome.failed.extend(retried.failed);
-        refused = take_refused(&mut outcome);
+    let mut items = Vec::new();
+    let mut folders = Vec::new();
+    for w in &wanted {
+        match outputs::folder_key(&w.reference) {
+            Some(folder) => folders.push(folder),
+            None => items.push(outputs::item_key(&w.reference)),
+        }
     }
-    match refused.first() {
-        Some(Failure {
-            var,
-            reason: Reason::Unauthorized(text),
-            ..
-        }) => Err(session.refused(&format!("resolving {var}"), text)),
-        _ => Ok(outcome),
+    items.sort();
+    items.dedup();
+    folders.sort();
+    folders.dedup();
+    let mut fetched = fetch::fetch(session.api(), session.token(), items, folders).await;
+    let (items, folders) = refused(&fetched);
+    if !(items.is_empty() && folders.is_empty()) && session.renew().await? {
+        let again = fetch::fetch(session.api(), session.token(), items, folders).await;
+        fetched.items.extend(again.items);
+        fetched.folders.extend(again.folders);
+        fetched.minted.extend(again.minted);
     }
-}
+    if let Some((what, text)) = still_refused(&fetched) {
+        // Named by the first variable that asked for it, as the job's author knows it.
+        let var = wanted
+            .iter()
+            .find(|w| w.reference.item == what)
+            .map_or(what, |w| w.var.clone());
+        return Err(session.refused(&format!("resolving {var}"), &text));
+    }
 
-/// Removes the failures of a refused token from `outcome` and returns them.
-fn take_refused(outcome: &mut Outcome) -> Vec<Failure> {
-    let (refused, rest) = std::mem::take(&mut outcome.failed)
-        .into_iter()
-        .partition(|f| matches!(f.reason, Reason::Unauthorized(_)));
-    outcome.failed = rest;
-    refused
-}
-
-async fn fetch(api: &Api, token: &Token, wanted: Vec<Wanted>) -> Outcome {
-    let keys: BTreeSet<Key> = wanted
+    let minted = std::mem::take(&mut fetched.minted);
+    let folder_vars: Vec<String> = wanted
         .iter()
-        .map(|w| (w.reference.item.clone(), w.reference.version))
+        .filter(|w| w.reference.folder.is_some())
+        .map(|w| w.var.clone())
         .collect();
-    let mut fetched: BTreeMap<Key, FetchResult> = BTreeMap::new();
-
-    // Step 2: everything as static, one batch per version.
-    let mut unknown: Vec<Key> = Vec::new();
-    for (batch, result) in static_batches(api, token, keys.into_iter().collect()).await {
-        match result {
-            Ok(values) => {
-                for key in batch {
-                    match lookup(&values, &key.0) {
-                        Some(value) => {
-                            fetched.insert(key, Ok((ItemType::Static, Fetched::Text(value))));
-                        }
-                        None => unknown.push(key),
-                    }
-                }
-            }
-            Err(ApiError::Status {
-                status: 401,
-                message,
-            }) => {
-                for key in batch {
-                    fetched.insert(key, Err(Reason::Unauthorized(message.clone())));
-                }
-            }
-            Err(e) if e.is_refusal() || is_server_error(&e) => unknown.extend(batch),
-            Err(e) => {
-                for key in batch {
-                    fetched.insert(key, Err(Reason::Unreachable(e.clone())));
-                }
-            }
-        }
-    }
-
-    // Step 3: learn the types of what the batch did not answer, then fetch by type.
-    if !unknown.is_empty() {
-        fetched.extend(fetch_by_type(api, token, unknown).await);
-    }
-
-    let mut outcome = Outcome::default();
-    for Wanted { var, reference } in wanted {
-        let key = (reference.item.clone(), reference.version);
-        let result = match fetched.get(&key) {
-            Some(Ok((item_type, value))) => {
-                shape(value.clone(), &reference).map(|v| (*item_type, v))
-            }
-            Some(Err(reason)) => Err(reason.clone()),
-            None => Err(Reason::NotFound(None)),
-        };
-        match result {
-            Ok((item_type, value)) => outcome.resolved.push(Resolved {
-                var,
-                value,
-                item_type,
-            }),
-            Err(reason) => outcome.failed.push(Failure {
-                var,
-                reference,
-                reason,
-            }),
-        }
-    }
-    outcome
+    let (resolved, failed) = outputs::expand(wanted, &fetched);
+    let unset = folder_vars
+        .into_iter()
+        .filter(|var| !failed.iter().any(|f| &f.var == var))
+        .collect();
+    Ok(Outcome {
+        resolved,
+        failed,
+        unset,
+        minted,
+    })
 }
 
-fn is_server_error(e: &ApiError) -> bool {
-    matches!(e, ApiError::Status { status, .. } if *status >= 500 || *status == 429)
+/// What a refused token failed for.
+fn refused(fetched: &Fetch) -> (Vec<fetch::ItemKey>, Vec<fetch::FolderKey>) {
+    let unauthorized = |r: &Reason| matches!(r, Reason::Unauthorized(_));
+    let mut items: Vec<_> = fetched
+        .items
+        .iter()
+        .filter(|(_, r)| r.as_ref().is_err_and(unauthorized))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut folders: Vec<_> = fetched
+        .folders
+        .iter()
+        .filter(|(_, r)| r.as_ref().is_err_and(unauthorized))
+        .map(|(k, _)| k.clone())
+        .collect();
+    items.sort();
+    folders.sort();
+    (items, folders)
 }
 
-/// One `get-secret-value` per distinct version, concurrently; each with its keys.
-async fn static_batches(
+/// The first item or folder the token is still refused for, with the gateway's text.
+fn still_refused(fetched: &Fetch) -> Option<(String, String)> {
+    fn text<T>(r: &std::result::Result<T, Reason>) -> Option<String> {
+        match r {
+            Err(Reason::Unauthorized(text)) => Some(text.clone()),
+            _ => None,
+        }
+    }
+    let items = fetched
+        .items
+        .iter()
+        .filter_map(|(k, r)| Some((k.name.clone(), text(r)?)));
+    let folders = fetched
+        .folders
+        .iter()
+        .filter_map(|(k, r)| Some((k.path.clone(), text(r)?)));
+    items.chain(folders).min()
+}
+
+/// What a folder reference would produce, from a walk of the folder alone (no value is
+/// fetched): each generated name with its item and type, sorted by name. `akl doctor`
+/// shows this; `akl env --reuse` compares it.
+pub async fn folder_outputs(
     api: &Api,
     token: &Token,
-    keys: Vec<Key>,
-) -> Vec<(Vec<Key>, Result<Vec<(String, Secret)>, ApiError>)> {
-    let mut by_version: BTreeMap<Option<u32>, Vec<Key>> = BTreeMap::new();
-    for key in keys {
-        by_version.entry(key.1).or_default().push(key);
-    }
-    concurrently(by_version.into_iter(), |(version, batch)| async move {
-        let names: Vec<&str> = batch.iter().map(|k| k.0.as_str()).collect();
-        let result = api.get_secret_values(token, &names, version).await;
-        (batch, result)
-    })
-    .await
-}
-
-/// Finds an item's value in a batch answer, whether the gateway keyed it with or without
-/// the leading slash.
-fn lookup(values: &[(String, Secret)], item: &str) -> Option<Secret> {
-    let bare = item.trim_start_matches('/');
-    values
-        .iter()
-        .find(|(name, _)| name == item || name.trim_start_matches('/') == bare)
-        .map(|(_, v)| v.clone())
-}
-
-async fn fetch_by_type(api: &Api, token: &Token, keys: Vec<Key>) -> BTreeMap<Key, FetchResult> {
-    let items: BTreeSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
-    let described: BTreeMap<&str, Result<(ItemType, Option<i64>), Reason>> =
-        concurrently(items.into_iter(), |item| async move {
-            (item, describe(api, token, item).await)
-        })
-        .await
+    w: &Wanted,
+) -> std::result::Result<Vec<(String, String, ItemType)>, Reason> {
+    let Some(folder) = outputs::folder_key(&w.reference) else {
+        return Ok(Vec::new());
+    };
+    let limit = tokio::sync::Semaphore::new(1);
+    let prefix = outputs::prefix(&w.var, &w.reference);
+    let mut found: Vec<(String, String, ItemType)> = fetch::walk(api, token, &limit, &folder)
+        .await?
         .into_iter()
+        .filter_map(|(item, listed)| {
+            let name =
+                outputs::generated_name(&prefix, &outputs::key_in_folder(&folder.path, &item));
+            Some((name, item, listed.item_type.ok()?))
+        })
         .collect();
-
-    let described = &described;
-    let mut results = BTreeMap::new();
-    let mut statics = Vec::new();
-    let mut singles = Vec::new();
-    for key in &keys {
-        match &described[key.0.as_str()] {
-            Err(reason) => {
-                results.insert(key.clone(), Err(reason.clone()));
-            }
-            Ok((ItemType::Static, _)) => statics.push(key.clone()),
-            Ok((ItemType::Dynamic, _)) if key.1.is_some() => {
-                results.insert(key.clone(), Err(Reason::VersionOnDynamic));
-            }
-            Ok((item_type, _)) => singles.push((key.clone(), *item_type)),
-        }
-    }
-
-    // Statics again as batches, while dynamic and rotated secrets are fetched alongside.
-    let batches = static_batches(api, token, statics);
-    let others = concurrently(singles.into_iter(), |(key, item_type)| async move {
-        let result = match item_type {
-            ItemType::Dynamic => api
-                .get_dynamic_secret_value(token, &key.0, &ProducerArgs::default())
-                .await
-                .map(Value::Object),
-            _ => api.get_rotated_secret_value(token, &key.0, key.1).await,
-        };
-        let latest = described[key.0.as_str()].as_ref().ok().and_then(|d| d.1);
-        let result = result
-            .map(|v| (item_type, Fetched::Json(v)))
-            .map_err(|e| classify(e, key.1, latest));
-        (key, result)
-    });
-    let (batches, others) = tokio::join!(batches, others);
-    results.extend(others);
-
-    let mut retry = Vec::new();
-    for (batch, result) in batches {
-        match result {
-            Ok(values) => {
-                for key in batch {
-                    let value = lookup(&values, &key.0).ok_or(Reason::NotFound(None));
-                    results.insert(key, value.map(|v| (ItemType::Static, Fetched::Text(v))));
-                }
-            }
-            Err(e) if e.is_refusal() && batch.len() > 1 => retry.extend(batch),
-            Err(e) => {
-                for key in batch {
-                    let latest = described[key.0.as_str()].as_ref().ok().and_then(|d| d.1);
-                    results.insert(key.clone(), Err(classify(e.clone(), key.1, latest)));
-                }
-            }
-        }
-    }
-    // A batch of several refused as a whole: one request each pins the failure down.
-    let singles = concurrently(retry.into_iter(), |key| async move {
-        let result = api.get_secret_values(token, &[key.0.as_str()], key.1).await;
-        let latest = described[key.0.as_str()].as_ref().ok().and_then(|d| d.1);
-        let result = match result {
-            Ok(values) => lookup(&values, &key.0)
-                .map(|v| (ItemType::Static, Fetched::Text(v)))
-                .ok_or(Reason::NotFound(None)),
-            Err(e) => Err(classify(e, key.1, latest)),
-        };
-        (key, result)
-    })
-    .await;
-    results.extend(singles);
-    results
+    found.sort();
+    Ok(found)
 }
 
 /// The item's type and latest version, or why it cannot be had (`akl doctor` asks this
@@ -350,35 +230,5 @@ pub async fn describe(
             Err(Reason::NotFound(Some(message)))
         }
         Err(e) => Err(Reason::Unreachable(e)),
-    }
-}
-
-/// Runs `f` over `items` with at most `CONCURRENCY` futures in flight.
-async fn concurrently<I, F, Fut, T>(items: I, f: F) -> Vec<T>
-where
-    I: Iterator,
-    F: FnMut(I::Item) -> Fut,
-    Fut: std::future::Future<Output = T>,
-{
-    stream::iter(items)
-        .map(f)
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batch_answers_match_with_or_without_the_leading_slash() {
-        let values = vec![
-            ("ci/a".to_owned(), Secret::new("1")),
-            ("/ci/b".to_owned(), Secret::new("2")),
-        ];
-        assert_eq!(lookup(&values, "/ci/a").unwrap().expose(), "1");
-        assert_eq!(lookup(&values, "/ci/b").unwrap().expose(), "2");
-        assert!(lookup(&values, "/ci/c").is_none());
     }
 }

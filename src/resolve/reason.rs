@@ -24,6 +24,8 @@ pub enum Reason {
     NotBase64,
     NotUtf8,
     Nul,
+    /// A folder reference (`/*`, `/**`) found nothing to read.
+    EmptyFolder,
     /// The gateway no longer accepts the token (it expired during the run, or was revoked).
     Unauthorized(String),
     /// Any other refusal, with the gateway's text.
@@ -58,9 +60,15 @@ impl fmt::Display for Reason {
             Reason::VersionOnDynamic => {
                 f.write_str("wrong type: a dynamic secret has no versions; remove |version=")
             }
+            Reason::Field(e @ SelectError::NotAnObject(_)) => write!(f, "{e}"),
             Reason::Field(e) => write!(f, "missing field: {e}"),
             Reason::NotBase64 => f.write_str("decode=base64: the value is not valid base64"),
-            Reason::NotUtf8 => f.write_str("decode=base64: the decoded value is not UTF-8 text"),
+            Reason::NotUtf8 => f.write_str(
+                "decode=base64: the decoded value is not UTF-8 text; add |file=true to have binary content written to a file",
+            ),
+            Reason::EmptyFolder => f.write_str(
+                "the folder holds no static, dynamic or rotated secret this role may list",
+            ),
             Reason::Nul => {
                 f.write_str("the value contains a NUL byte, which no environment variable can hold")
             }

@@ -3,26 +3,53 @@
 //! ```text
 //! akeyless://path/to/secret                  the ci_base form: item /path/to/secret
 //! akeyless://path/to/secret#field.sub.0      one field of a JSON value (array index 0)
+//! akeyless://path/to/secret#*                every top-level field, as X_<KEY> variables
+//! akeyless://path/to/folder/*                every secret in the folder, as X_<NAME>
+//! akeyless://path/to/folder/**               … and in its sub-folders, as X_<SUB>_<NAME>
 //! akeyless:/path|version=2|jq=.field|decode=base64   the Akeyless injector's options
 //! ```
 //!
 //! Options (`|key=value`) work after either form: `version=N` (a static or rotated
-//! secret's version), `jq=` (a path selector: `.a.b`, `.a[0]`, `."a.b"`, `.["a.b"]`), and
-//! `decode=base64`. Pure and table-tested; a rejection says what is wrong in words a user
-//! can act on.
+//! secret's version), `jq=` (a path selector: `.a.b`, `.a[0]`, `."a.b"`, `.["a.b"]`),
+//! `decode=base64`, `parse_json_secret=true` (the same as `#*`), `prefix=P` (the fan-out's
+//! names start with P instead of `X_`; `prefix=` for bare keys, which
+//! `parse_json_without_prefix=true` also says), `file=true` (the value goes to a file and
+//! the variable holds its path), and for dynamic secrets `args=…` (repeatable) and
+//! `timeout=N` for the producer. Pure and table-tested; a rejection says what is wrong in
+//! words a user can act on.
 
 use std::fmt;
+
+use crate::client::ProducerArgs;
 
 pub const PREFIX: &str = "akeyless:";
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Reference {
-    /// The item's absolute path, e.g. `/ci/db-password`.
+    /// The item's absolute path, e.g. `/ci/db-password`; a folder's for a folder reference.
     pub item: String,
+    /// `/*` or `/**`: every secret in the folder `item`.
+    pub folder: Option<Folder>,
     /// The JSON field to pick, outermost first; empty for the whole value.
     pub field: Vec<String>,
+    /// `#*`: every top-level field of the JSON value becomes a variable of its own.
+    pub fan_out: bool,
+    /// What a fan-out's names start with; `None` for the variable's name and `_`.
+    pub prefix: Option<String>,
     pub version: Option<u32>,
     pub decode: Option<Decode>,
+    /// Write the value to a file; the variable holds its path.
+    pub file: bool,
+    /// What a dynamic secret's producer is given.
+    pub producer: ProducerArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Folder {
+    /// `/*`: the secrets directly in the folder.
+    Children,
+    /// `/**`: and in every folder below it.
+    Tree,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,10 +68,29 @@ impl Reference {
     pub fn item(path: &str) -> Result<Reference, String> {
         Ok(Reference {
             item: item_path(path)?,
+            ..Reference::default()
+        })
+    }
+
+    /// Whether this reference makes several variables (a folder or `#*`).
+    pub fn fans_out(&self) -> bool {
+        self.fan_out || self.folder.is_some()
+    }
+}
+
+impl Default for Reference {
+    fn default() -> Self {
+        Reference {
+            item: "/".into(),
+            folder: None,
             field: Vec::new(),
+            fan_out: false,
+            prefix: None,
             version: None,
             decode: None,
-        })
+            file: false,
+            producer: ProducerArgs::default(),
+        }
     }
 }
 
@@ -62,25 +108,41 @@ pub fn parse(text: &str) -> Result<Reference, String> {
         Some((path, field)) => (path, Some(field)),
         None => (head, None),
     };
-    let mut reference = Reference {
-        item: item_path(path)?,
-        field: match field {
-            Some(field) => field_path(field)?,
-            None => Vec::new(),
-        },
-        version: None,
-        decode: None,
+    let (path, folder) = if let Some(folder) = path.strip_suffix("/**") {
+        (folder, Some(Folder::Tree))
+    } else if let Some(folder) = path.strip_suffix("/*") {
+        (folder, Some(Folder::Children))
+    } else {
+        (path, None)
     };
+    let mut reference = Reference {
+        item: match folder {
+            Some(_) if path.trim_start_matches('/').is_empty() => "/".to_owned(),
+            _ => item_path(path)?,
+        },
+        folder,
+        ..Reference::default()
+    };
+    match field {
+        Some("*") => reference.fan_out = true,
+        Some(field) => reference.field = field_path(field)?,
+        None => {}
+    }
 
     let mut seen: Vec<&str> = Vec::new();
     for option in parts {
         let (key, value) = option
             .split_once('=')
             .ok_or_else(|| format!("option `{option}` is not key=value"))?;
-        if seen.contains(&key) {
+        if seen.contains(&key) && key != "args" {
             return Err(format!("option `{key}` is given twice"));
         }
         seen.push(key);
+        let yes = |value: &str| match value {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(format!("{key}=`{other}` is not true or false")),
+        };
         match key {
             "version" => {
                 let version = value
@@ -104,14 +166,67 @@ pub fn parse(text: &str) -> Result<Reference, String> {
                     ));
                 }
             },
+            "parse_json_secret" => reference.fan_out |= yes(value)?,
+            "parse_json_without_prefix" => {
+                if yes(value)? {
+                    reference.fan_out = true;
+                    reference.prefix = Some(String::new());
+                }
+            }
+            "prefix" => {
+                if !value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
+                    return Err(format!(
+                        "prefix=`{value}` can hold only letters, digits and _"
+                    ));
+                }
+                reference.prefix = Some(value.to_owned());
+            }
+            "file" => reference.file = yes(value)?,
+            "args" => reference.producer.args.push(value.to_owned()),
+            "timeout" => {
+                let timeout = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|t| (1..=3600).contains(t))
+                    .ok_or_else(|| {
+                        format!("timeout=`{value}` is not a number of seconds from 1 to 3600")
+                    })?;
+                reference.producer.timeout = Some(timeout);
+            }
             other => {
                 return Err(format!(
-                    "option `{other}` is not supported; use version=N, jq=.field or decode=base64"
+                    "option `{other}` is not supported; use version=N, jq=.field, decode=base64, parse_json_secret=true, prefix=P, file=true, args=… or timeout=N"
                 ));
             }
         }
     }
+    check_combinations(&reference)?;
     Ok(reference)
+}
+
+/// The options that make no sense together, said as such.
+fn check_combinations(r: &Reference) -> Result<(), String> {
+    if r.folder.is_some() && (!r.field.is_empty() || r.fan_out) {
+        return Err(
+            "a folder reference (/* or /**) takes no field: each secret in it becomes a variable"
+                .into(),
+        );
+    }
+    if r.folder.is_some() && r.version.is_some() {
+        return Err("a folder reference takes no version".into());
+    }
+    if r.fan_out && !r.field.is_empty() {
+        return Err("give either a field or #* (every field), not both".into());
+    }
+    if r.prefix.is_some() && !r.fans_out() {
+        return Err(
+            "prefix= names the variables of a fan-out: add #* or end the path with /*".into(),
+        );
+    }
+    Ok(())
 }
 
 /// `path/to/secret` or `/path/to/secret` → `/path/to/secret`.
@@ -211,7 +326,14 @@ impl fmt::Display for Reference {
     /// The canonical text of the reference, for messages (references are not secret).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "akeyless:/{}", self.item)?;
-        if !self.field.is_empty() {
+        match self.folder {
+            Some(Folder::Children) => f.write_str(if self.item == "/" { "*" } else { "/*" })?,
+            Some(Folder::Tree) => f.write_str(if self.item == "/" { "**" } else { "/**" })?,
+            None => {}
+        }
+        if self.fan_out {
+            f.write_str("#*")?;
+        } else if !self.field.is_empty() {
             write!(f, "#{}", self.field.join("."))?;
         }
         if let Some(v) = self.version {
@@ -219,6 +341,18 @@ impl fmt::Display for Reference {
         }
         if self.decode.is_some() {
             f.write_str("|decode=base64")?;
+        }
+        if let Some(prefix) = &self.prefix {
+            write!(f, "|prefix={prefix}")?;
+        }
+        if self.file {
+            f.write_str("|file=true")?;
+        }
+        for arg in &self.producer.args {
+            write!(f, "|args={arg}")?;
+        }
+        if let Some(timeout) = self.producer.timeout {
+            write!(f, "|timeout={timeout}")?;
         }
         Ok(())
     }
@@ -352,9 +486,23 @@ mod tests {
                 "decode=`hex` is not supported",
             ),
             (
-                "akeyless:/ci/db|parse_json_secret=true",
-                "option `parse_json_secret` is not supported",
+                "akeyless:/ci/db|ttl_hours=2",
+                "option `ttl_hours` is not supported",
             ),
+            ("akeyless://ci/app/*#x", "takes no field"),
+            ("akeyless://ci/app/**|version=2", "takes no version"),
+            ("akeyless://ci/app#a|parse_json_secret=true", "not both"),
+            (
+                "akeyless://ci/app|prefix=P_",
+                "names the variables of a fan-out",
+            ),
+            (
+                "akeyless://ci/app#*|prefix=a-b",
+                "only letters, digits and _",
+            ),
+            ("akeyless://ci/app|file=yes", "not true or false"),
+            ("akeyless://ci/app|timeout=0", "from 1 to 3600"),
+            ("akeyless://ci/app|file=true|file=true", "given twice"),
             ("akeyless:/ci/db|jq", "not key=value"),
             ("akeyless:/ci/db|jq=.a | length", "not key=value"),
             ("akeyless:/ci/db|jq=a", "not a path"),
@@ -369,6 +517,41 @@ mod tests {
         for (text, why) in table {
             let err = parse(text).expect_err(text);
             assert!(err.contains(why), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn fan_outs_files_and_producer_options() {
+        let r = ok("akeyless://ci/app#*");
+        assert!(r.fan_out && r.prefix.is_none() && r.fans_out());
+        assert_eq!(ok("akeyless:/ci/app|parse_json_secret=true"), r);
+        let bare = ok("akeyless:/ci/app|parse_json_without_prefix=true");
+        assert_eq!(bare.prefix.as_deref(), Some(""));
+        assert_eq!(ok("akeyless://ci/app#*|prefix="), bare);
+        let folder = ok("akeyless://ci/app/*|prefix=APP_|file=true");
+        assert_eq!(
+            (folder.item.as_str(), folder.folder),
+            ("/ci/app", Some(Folder::Children))
+        );
+        assert!(folder.file);
+        assert_eq!(ok("akeyless://ci/**").folder, Some(Folder::Tree));
+        assert_eq!(ok("akeyless://*").item, "/", "the whole tree");
+        let dynamic =
+            ok("akeyless://ci/cert|args=domain=x.example|args={\"staging\":true}|timeout=300");
+        assert_eq!(
+            dynamic.producer.args,
+            ["domain=x.example", "{\"staging\":true}"]
+        );
+        assert_eq!(dynamic.producer.timeout, Some(300));
+        for r in [
+            r,
+            bare,
+            folder,
+            dynamic,
+            ok("akeyless://*"),
+            ok("akeyless://ci/**|file=true"),
+        ] {
+            assert_eq!(ok(&r.to_string()), r, "{r}");
         }
     }
 
@@ -399,7 +582,7 @@ mod tests {
 
         /// Text built from the grammar's own characters, to reach deep into it.
         #[test]
-        fn fuzz_grammar_like_text(tail in "[/a-z0-9#|=.\\[\\]\"_ -]{0,40}") {
+        fn fuzz_grammar_like_text(tail in "[/a-z0-9#|=.*\\[\\]\"_ -]{0,40}") {
             let text = format!("akeyless:{tail}");
             if let Ok(r) = parse(&text) {
                 proptest::prop_assert!(r.item.starts_with('/') && !r.item.contains("//"));

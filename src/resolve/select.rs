@@ -14,6 +14,8 @@ pub enum SelectError {
     /// `path` is the field up to and including the part that is missing; `available` the
     /// keys (or index range) found there.
     Missing { path: String, available: String },
+    /// `#*` was asked of a value that is JSON but not an object (what it is instead).
+    NotAnObject(&'static str),
 }
 
 impl std::fmt::Display for SelectError {
@@ -23,6 +25,10 @@ impl std::fmt::Display for SelectError {
             SelectError::Missing { path, available } => {
                 write!(f, "it has no field {path} ({available})")
             }
+            SelectError::NotAnObject(kind) => write!(
+                f,
+                "#* makes a variable of each top-level key, but the value is {kind}, not a JSON object"
+            ),
         }
     }
 }
@@ -90,6 +96,14 @@ fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+/// Every top-level key of a JSON object with its value as text (`#*`), sorted by key.
+pub fn fields(value: Value) -> Result<Vec<(String, String)>, SelectError> {
+    match value {
+        Value::Object(map) => Ok(map.into_iter().map(|(k, v)| (k, text(v))).collect()),
+        other => Err(SelectError::NotAnObject(kind(&other))),
     }
 }
 

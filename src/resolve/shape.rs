@@ -1,12 +1,12 @@
-//! From a fetched item to a variable's value: field selection, decoding and the NUL
-//! check.
+//! From a fetched item to what its outputs hold: field selection, `#*`, decoding, and
+//! the checks a variable's value must pass (a file's content need not).
 
 use base64::Engine;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use serde_json::Value;
 
-use crate::secret::Secret;
+use crate::secret::{Blob, Secret};
 
 use super::Reason;
 use super::reference::{Decode, Reference};
@@ -19,29 +19,77 @@ pub enum Fetched {
     Json(Value),
 }
 
-/// Field selection, decoding and the NUL check: the fetched item → the variable's value.
-pub fn shape(fetched: Fetched, reference: &Reference) -> Result<Secret, Reason> {
-    let text = match fetched {
-        Fetched::Text(text) if reference.field.is_empty() => text.into_exposed(),
-        Fetched::Text(text) => {
-            let json = select::parse_json(text.expose()).map_err(Reason::Field)?;
-            select::text(select::select(json, &reference.field).map_err(Reason::Field)?)
+impl Fetched {
+    /// The whole value as a variable holds it: a static secret's text as stored, a
+    /// dynamic or rotated secret's JSON compact.
+    fn into_text(self) -> String {
+        match self {
+            Fetched::Text(text) => text.into_exposed(),
+            Fetched::Json(json) => select::text(json),
         }
-        Fetched::Json(json) => {
-            select::text(select::select(json, &reference.field).map_err(Reason::Field)?)
+    }
+
+    fn into_json(self) -> Result<Value, Reason> {
+        match self {
+            Fetched::Text(text) => select::parse_json(text.expose()).map_err(Reason::Field),
+            Fetched::Json(json) => Ok(json),
         }
+    }
+}
+
+/// What one output holds: text for a variable, or bytes for the file it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Text(Secret),
+    File(Blob),
+}
+
+/// Field selection, decoding and the checks: the fetched item → one output's content.
+pub fn shape(fetched: Fetched, reference: &Reference) -> Result<Content, Reason> {
+    let text = match reference.field.is_empty() {
+        true => fetched.into_text(),
+        false => select::text(
+            select::select(fetched.into_json()?, &reference.field).map_err(Reason::Field)?,
+        ),
     };
-    let text = match reference.decode {
-        None => text,
-        Some(Decode::Base64) => {
-            let bytes = decode_base64(&text).ok_or(Reason::NotBase64)?;
-            String::from_utf8(bytes).map_err(|_| Reason::NotUtf8)?
-        }
+    finish(text, reference)
+}
+
+/// `#*`: the whole value (for `X` itself) and every top-level key with its content.
+pub fn fan_out(
+    fetched: Fetched,
+    reference: &Reference,
+) -> Result<(Content, Vec<(String, Content)>), Reason> {
+    let json = fetched.clone().into_json()?;
+    let fields = select::fields(json).map_err(Reason::Field)?;
+    // `X` keeps the JSON as it is: decoding applies to the fields' values.
+    let whole = Reference {
+        decode: None,
+        ..reference.clone()
     };
+    let whole = finish(fetched.into_text(), &whole)?;
+    let fields = fields
+        .into_iter()
+        .map(|(key, text)| finish(text, reference).map(|c| (key, c)))
+        .collect::<Result<_, _>>()?;
+    Ok((whole, fields))
+}
+
+/// Decoding, then what the destination allows: a file takes any bytes; a variable only
+/// UTF-8 text without NUL, which is all an environment can hold.
+fn finish(text: String, reference: &Reference) -> Result<Content, Reason> {
+    let bytes = match reference.decode {
+        None => text.into_bytes(),
+        Some(Decode::Base64) => decode_base64(&text).ok_or(Reason::NotBase64)?,
+    };
+    if reference.file {
+        return Ok(Content::File(Blob::new(bytes)));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| Reason::NotUtf8)?;
     if text.contains('\0') {
         return Err(Reason::Nul);
     }
-    Ok(Secret::new(text))
+    Ok(Content::Text(Secret::new(text)))
 }
 
 /// Standard or URL-safe alphabet, padded or not, line breaks ignored (PEM-style wrapping).
@@ -66,12 +114,19 @@ mod tests {
         crate::resolve::reference::parse(text).unwrap()
     }
 
+    fn text(content: Content) -> String {
+        match content {
+            Content::Text(s) => s.into_exposed(),
+            Content::File(_) => panic!("a file"),
+        }
+    }
+
     #[test]
     fn shape_selects_decodes_and_refuses_nul() {
-        let text = |s: &str| Fetched::Text(Secret::new(s));
-        let ok = |f: Fetched, r: &str| shape(f, &reference(r)).unwrap().into_exposed();
-        assert_eq!(ok(text("plain"), "akeyless://a"), "plain");
-        assert_eq!(ok(text(r#"{"u":{"p":"x"}}"#), "akeyless://a#u.p"), "x");
+        let text_of = |s: &str| Fetched::Text(Secret::new(s));
+        let ok = |f: Fetched, r: &str| text(shape(f, &reference(r)).unwrap());
+        assert_eq!(ok(text_of("plain"), "akeyless://a"), "plain");
+        assert_eq!(ok(text_of(r#"{"u":{"p":"x"}}"#), "akeyless://a#u.p"), "x");
         assert_eq!(
             ok(Fetched::Json(json!({"b": 1, "a": "s"})), "akeyless://a"),
             r#"{"a":"s","b":1}"#
@@ -80,27 +135,77 @@ mod tests {
             ok(Fetched::Json(json!({"user": "u"})), "akeyless://a#user"),
             "u"
         );
-        assert_eq!(ok(text("aGVsbG8="), "akeyless:/a|decode=base64"), "hello");
-        assert_eq!(ok(text("aGVs\nbG8"), "akeyless:/a|decode=base64"), "hello");
         assert_eq!(
-            ok(text(r#"{"k":"aGk_"}"#), "akeyless:/a|jq=.k|decode=base64"),
+            ok(text_of("aGVsbG8="), "akeyless:/a|decode=base64"),
+            "hello"
+        );
+        assert_eq!(
+            ok(text_of("aGVs\nbG8"), "akeyless:/a|decode=base64"),
+            "hello"
+        );
+        assert_eq!(
+            ok(
+                text_of(r#"{"k":"aGk_"}"#),
+                "akeyless:/a|jq=.k|decode=base64"
+            ),
             "hi?"
         );
 
         let err = |f: Fetched, r: &str| shape(f, &reference(r)).unwrap_err();
         assert_eq!(
-            err(text("plain"), "akeyless://a#x"),
+            err(text_of("plain"), "akeyless://a#x"),
             Reason::Field(SelectError::NotJson)
         );
         assert_eq!(
-            err(text("%%%"), "akeyless:/a|decode=base64"),
+            err(text_of("%%%"), "akeyless:/a|decode=base64"),
             Reason::NotBase64
         );
         assert_eq!(
-            err(text("/w=="), "akeyless:/a|decode=base64"),
+            err(text_of("/w=="), "akeyless:/a|decode=base64"),
             Reason::NotUtf8
         );
-        assert_eq!(err(text("a\0b"), "akeyless://a"), Reason::Nul);
-        assert_eq!(err(text("YQBi"), "akeyless:/a|decode=base64"), Reason::Nul);
+        assert_eq!(err(text_of("a\0b"), "akeyless://a"), Reason::Nul);
+        assert_eq!(
+            err(text_of("YQBi"), "akeyless:/a|decode=base64"),
+            Reason::Nul
+        );
+    }
+
+    #[test]
+    fn a_file_takes_any_bytes() {
+        let fetched = Fetched::Text(Secret::new("/wCA"));
+        let content = shape(fetched, &reference("akeyless:/a|decode=base64|file=true")).unwrap();
+        assert_eq!(content, Content::File(Blob::new(vec![0xff, 0x00, 0x80])));
+    }
+
+    #[test]
+    fn fan_out_keeps_the_whole_and_gives_each_key() {
+        let fetched = Fetched::Text(Secret::new(
+            r#"{"user":"u","port":5432,"tls":true,"o":{"a":1}}"#,
+        ));
+        let (whole, fields) = fan_out(fetched, &reference("akeyless://a#*")).unwrap();
+        assert_eq!(
+            text(whole),
+            r#"{"user":"u","port":5432,"tls":true,"o":{"a":1}}"#
+        );
+        let fields: Vec<(String, String)> = fields.into_iter().map(|(k, c)| (k, text(c))).collect();
+        assert_eq!(
+            fields,
+            [
+                ("o", r#"{"a":1}"#),
+                ("port", "5432"),
+                ("tls", "true"),
+                ("user", "u")
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        let err = fan_out(Fetched::Json(json!([1])), &reference("akeyless://a#*")).unwrap_err();
+        assert_eq!(err, Reason::Field(SelectError::NotAnObject("an array")));
+        let err = fan_out(
+            Fetched::Text(Secret::new("x")),
+            &reference("akeyless://a#*"),
+        )
+        .unwrap_err();
+        assert_eq!(err, Reason::Field(SelectError::NotJson));
     }
 }

@@ -128,14 +128,18 @@ pub fn exec(cmd: &Command) -> Error {
     cannot_run(cmd, cmd.std().exec())
 }
 
-/// Runs the command with its output masked by `masker` and returns its exit code.
-pub fn supervise(cmd: &Command, masker: Arc<Masker>) -> Result<ExitCode> {
+/// Runs the command with its output masked by `masker` (passed through untouched
+/// without one) and returns its exit code.
+pub fn supervise(cmd: &Command, masker: Option<Arc<Masker>>) -> Result<ExitCode> {
     // Handlers go in before the child exists, so no signal can slip past it.
-    let mut signals = Signals::new(FORWARDED).map_err(|e| exhausted("cannot handle signals", e))?;
+    let signals = Signals::new(FORWARDED).map_err(|e| exhausted("cannot handle signals", e))?;
     let handle = signals.handle();
 
     // When our stdout and stderr are one file (`2>&1`, a container's log), the command gets
     // one pipe for both, so its two streams keep the order it wrote them in.
+    let Some(masker) = masker else {
+        return unmasked(cmd, signals);
+    };
     let merged = same_file(io::stdout().as_fd(), io::stderr().as_fd());
     let (out_read, out_write) = pipe()?;
     let (err_read, err_write) = match merged {
@@ -172,17 +176,7 @@ pub fn supervise(cmd: &Command, masker: Arc<Masker>) -> Result<ExitCode> {
             e,
         )
     };
-    let forwarder = thread::Builder::new()
-        .name("akl-signals".into())
-        .spawn(move || {
-            for raw in signals.forever() {
-                if let Some(signal) = Signal::from_named_raw(raw) {
-                    // The child may be gone already; nothing to do then.
-                    let _ = rustix::process::kill_process(pid, signal);
-                }
-            }
-        })
-        .map_err(|e| abandon(&mut child, e))?;
+    let forwarder = forward(signals, pid).map_err(|e| abandon(&mut child, e))?;
 
     let started = Instant::now();
     let activity = Arc::new(AtomicU64::new(0));
@@ -208,6 +202,40 @@ pub fn supervise(cmd: &Command, masker: Arc<Masker>) -> Result<ExitCode> {
     handle.close();
     let _ = forwarder.join();
     Ok(ExitCode::from(status))
+}
+
+/// Runs the command with our stdin, stdout and stderr, forwarding signals to it.
+fn unmasked(cmd: &Command, signals: Signals) -> Result<ExitCode> {
+    let handle = signals.handle();
+    let mut child = cmd.std().spawn().map_err(|e| cannot_run(cmd, e))?;
+    let pid = Pid::from_child(&child);
+    let forwarder = forward(signals, pid).map_err(|e| {
+        let _ = child.kill();
+        let _ = child.wait();
+        exhausted(
+            "cannot start a thread to forward signals (the command was stopped)",
+            e,
+        )
+    })?;
+    let status = wait(&mut child, pid)
+        .map_err(|e| Error::other(format!("waiting for the command failed: {e}")))?;
+    handle.close();
+    let _ = forwarder.join();
+    Ok(ExitCode::from(status))
+}
+
+/// Forwards every signal `signals` catches to `pid`, on a thread of its own.
+fn forward(mut signals: Signals, pid: Pid) -> io::Result<thread::JoinHandle<()>> {
+    thread::Builder::new()
+        .name("akl-signals".into())
+        .spawn(move || {
+            for raw in signals.forever() {
+                if let Some(signal) = Signal::from_named_raw(raw) {
+                    // The child may be gone already; nothing to do then.
+                    let _ = rustix::process::kill_process(pid, signal);
+                }
+            }
+        })
 }
 
 /// Waits for the pumps after the command exited: until every pipe closed, or until they

@@ -34,13 +34,17 @@ fn job_shell() -> Pid {
     }
 }
 
-/// Starts the watcher that removes `paths` when the job's shell exits.
-pub fn remove_when_the_job_ends(paths: &[PathBuf]) -> Result<()> {
+/// Starts the watcher that removes `paths` when the job's shell exits, after revoking the
+/// credentials recorded in `revoke`.
+pub fn remove_when_the_job_ends(paths: &[PathBuf], revoke: Option<&Path>) -> Result<()> {
     let me = std::env::current_exe()
         .map_err(|e| Error::other(format!("cannot find akl's own executable: {e}")))?;
-    std::process::Command::new(me)
-        .arg("__reap")
-        .arg(job_shell().as_raw_nonzero().to_string())
+    let mut cmd = std::process::Command::new(me);
+    cmd.arg("__reap");
+    if let Some(record) = revoke {
+        cmd.arg("--revoke").arg(record);
+    }
+    cmd.arg(job_shell().as_raw_nonzero().to_string())
         .args(paths)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -56,9 +60,9 @@ pub fn remove_when_the_job_ends(paths: &[PathBuf]) -> Result<()> {
         })
 }
 
-/// The watcher itself: waits for `pid` to exit, then removes each of `paths` that is still
-/// the file it was when the wait began.
-pub fn watch(pid: i32, paths: &[PathBuf]) {
+/// The watcher itself: waits for `pid` to exit, runs `then`, and removes each of `paths`
+/// that is still the file it was when the wait began.
+pub fn watch(pid: i32, paths: &[PathBuf], then: impl FnOnce()) {
     let identity = |path: &Path| {
         std::fs::symlink_metadata(path)
             .ok()
@@ -72,6 +76,7 @@ pub fn watch(pid: i32, paths: &[PathBuf]) {
             while let Err(rustix::io::Errno::INTR) = rustix::event::poll(&mut fds, None) {}
         }
     }
+    then();
     for (path, before) in paths.iter().zip(before) {
         if before.is_some() && identity(path) == before {
             let _ = std::fs::remove_file(path);
@@ -95,12 +100,19 @@ mod tests {
             .unwrap();
         let pid = sleeper.id() as i32;
         let paths = vec![kept.clone(), gone.clone()];
-        let watcher = std::thread::spawn(move || watch(pid, &paths));
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let then = ran.clone();
+        let watcher = std::thread::spawn(move || {
+            watch(pid, &paths, || {
+                then.store(true, std::sync::atomic::Ordering::SeqCst);
+            })
+        });
         std::thread::sleep(std::time::Duration::from_millis(50));
         std::fs::write(dir.path().join("kept.new"), "new").unwrap();
         std::fs::rename(dir.path().join("kept.new"), &kept).unwrap();
         sleeper.wait().unwrap();
         watcher.join().unwrap();
+        assert!(ran.load(std::sync::atomic::Ordering::SeqCst), "`then` ran");
         assert!(!gone.exists(), "the job's file is removed");
         assert_eq!(
             std::fs::read_to_string(&kept).unwrap(),

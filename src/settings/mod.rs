@@ -320,10 +320,15 @@ pub fn temp_dir(env: &Env) -> Result<PathBuf> {
     Ok(PathBuf::from(tmp.unwrap_or("/tmp")))
 }
 
-/// Parses a boolean setting: true/false, 1/0, yes/no, on/off, in any case.
+/// Parses a boolean setting: true/false, 1/0, yes/no, on/off, in any case; unset is false.
 pub fn flag(env: &Env, name: &str) -> Result<bool> {
+    flag_or(env, name, false)
+}
+
+/// `flag`, with what unset means.
+pub fn flag_or(env: &Env, name: &str, unset: bool) -> Result<bool> {
     let Some(raw) = env.get(name)? else {
-        return Ok(false);
+        return Ok(unset);
     };
     match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),

@@ -53,6 +53,9 @@ vars! {
     AKEYLESS_CLIENT_TYPE;
     /// `true`: unresolved references are left out with a warning instead of failing.
     AKEYLESS_ALLOW_MISSING;
+    /// `false`: the credentials dynamic secrets minted are not revoked when the command
+    /// (`akl run`) or the job's script (the image) ends.
+    AKEYLESS_REVOKE;
     /// The GitLab job's id: part of what `--reuse` compares, so a new job fetches anew.
     CI_JOB_ID;
     /// Set in every GitLab job.

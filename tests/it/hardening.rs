@@ -431,7 +431,12 @@ fn proxies_from_the_environment_are_used_and_their_passwords_never_shown() {
         );
     }
     let port = world.fake.url().rsplit(':').next().unwrap().to_owned();
-    assert_eq!(proxy.tunnels().len(), 2, "one kept-alive tunnel per run");
+    // Per run: one kept-alive tunnel for the login and the batch, which follow each
+    // other, and perhaps a second for the look at the folder sent beside the batch.
+    // A look dropped on the way may reach the proxy after akl exited: let it arrive.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let tunnels = proxy.tunnels().len();
+    assert!((2..=4).contains(&tunnels), "{tunnels} tunnels for 2 runs");
     assert!(
         proxy
             .tunnels()
@@ -452,7 +457,7 @@ fn proxies_from_the_environment_are_used_and_their_passwords_never_shown() {
         .stdout_is_secret()
         .run()
         .ok();
-    assert_eq!(proxy.tunnels().len(), 2);
+    assert_eq!(proxy.tunnels().len(), tunnels, "NO_PROXY: no tunnel");
     // Wrong credentials: the proxy's refusal, without the password.
     let wrong = format!(
         "http://ci:proxy-canary-wrong-pass-1@127.0.0.1:{}",

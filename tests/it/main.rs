@@ -10,4 +10,5 @@ mod faults;
 mod hardening;
 mod limits;
 mod masking;
+mod outputs;
 mod run;

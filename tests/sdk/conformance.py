@@ -84,6 +84,19 @@ def main():
         name="/ci/mysql", args=["db=orders", '{"role":"ro"}'], timeout=30, token=token))
     out["dynamic_args"] = sorted(with_args)
 
+    # The credentials minted so far, then revoked one by one as akl revokes them: the
+    # delete answers 201 with no body, which the SDK takes as success.
+    live = v2.dynamic_secret_tmp_creds_get(akeyless.DynamicSecretTmpCredsGet(name="/ci/mysql", token=token))
+    ids = [c.id for c in live]
+    deleted = v2.dynamic_secret_tmp_creds_delete(akeyless.DynamicSecretTmpCredsDelete(
+        name="/ci/mysql", tmp_creds_id=with_args["id"], token=token))
+    after = v2.dynamic_secret_tmp_creds_get(akeyless.DynamicSecretTmpCredsGet(name="/ci/mysql", token=token))
+    out["revoke"] = {"ids": ids, "minted": [first["id"], second["id"], with_args["id"]],
+                     "deleted": deleted, "after": [c.id for c in after],
+                     "again": failure(lambda: v2.dynamic_secret_tmp_creds_delete(
+                         akeyless.DynamicSecretTmpCredsDelete(
+                             name="/ci/mysql", tmp_creds_id=with_args["id"], token=token)))}
+
     out["rotated"] = {}
     for name in ["/ci/rotated-db", "/ci/rotated-custom", "/ci/rotated-target"]:
         answer = v2.get_rotated_secret_value(akeyless.GetRotatedSecretValue(names=name, token=token))

@@ -130,6 +130,28 @@ fn official_sdk_accepts_every_answer_of_the_fake() {
     assert_eq!(args_call.args, ["db=orders", r#"{"role":"ro"}"#]);
     assert!(args_call.keys.contains(&"timeout".to_owned()));
 
+    // Revoking: what tmp-creds-get lists is what was minted; a delete takes one away and
+    // answers 201 without a body; deleting it again is a 404.
+    let revoke = &got["revoke"];
+    assert_eq!(revoke["ids"], revoke["minted"], "{revoke}");
+    assert_eq!(revoke["deleted"], Value::Null);
+    assert_eq!(
+        revoke["after"],
+        json!([revoke["minted"][0], revoke["minted"][1]])
+    );
+    assert_eq!(revoke["again"]["status"], 404);
+    let delete = fake
+        .log()
+        .into_iter()
+        .find(|e| e.endpoint == "dynamic-secret-tmp-creds-delete")
+        .expect("the delete");
+    assert_eq!(delete.status, 201);
+    assert!(
+        delete.keys.contains(&"tmp-creds-id".to_owned()),
+        "{:?}",
+        delete.keys
+    );
+
     // The three shapes of a rotated secret's value, as the SDK hands them over.
     let rotated = &got["rotated"];
     assert_eq!(

@@ -42,6 +42,17 @@ pub struct Backend {
     serial: AtomicU64,
     /// Every credential the fake handed out (tokens, dynamic secrets): test canaries.
     pub issued: Mutex<Vec<String>>,
+    /// The dynamic secrets' credentials not revoked yet: (item, id).
+    pub live: Mutex<Vec<(String, String)>>,
+    /// Items added while the fake runs (a folder that grows between two runs).
+    pub added: Mutex<Vec<Item>>,
+}
+
+/// What a call answers: JSON, or 201 with no body (as deleting credentials does).
+#[derive(Debug)]
+pub enum Reply {
+    Json(Value),
+    Created,
 }
 
 impl Backend {
@@ -51,7 +62,17 @@ impl Backend {
             sessions: Mutex::default(),
             serial: AtomicU64::new(1),
             issued: Mutex::default(),
+            live: Mutex::default(),
+            added: Mutex::default(),
         }
+    }
+
+    /// The live credentials, as `item id`.
+    pub fn live_ids(&self) -> Vec<String> {
+        let live = self.live.lock().unwrap();
+        live.iter()
+            .map(|(name, id)| format!("{name} {id}"))
+            .collect()
     }
 
     fn next(&self) -> u64 {
@@ -68,8 +89,8 @@ impl Backend {
         command: &str,
         body: &Map<String, Value>,
         caller: &Caller,
-    ) -> Result<Value, Failure> {
-        match command {
+    ) -> Result<Reply, Failure> {
+        let value = match command {
             "auth" => self.auth(body, caller),
             "validate-token" => self.validate_token(body),
             "describe-item" => self.describe_item(body),
@@ -77,8 +98,13 @@ impl Backend {
             "get-dynamic-secret-value" => self.get_dynamic_secret_value(body),
             "get-rotated-secret-value" => self.get_rotated_secret_value(body),
             "list-items" => self.list_items(body),
+            "dynamic-secret-tmp-creds-get" => self.tmp_creds_get(body),
+            "dynamic-secret-tmp-creds-delete" => {
+                return self.tmp_creds_delete(body).map(|()| Reply::Created);
+            }
             other => fail(404, format!("unknown command: {other}")),
-        }
+        };
+        value.map(Reply::Json)
     }
 
     fn auth(&self, body: &Map<String, Value>, caller: &Caller) -> Result<Value, Failure> {
@@ -248,8 +274,17 @@ impl Backend {
 
     /// The item, if it exists and the session may read it; otherwise the error the
     /// real API gives (404 for missing, 403 for forbidden).
-    fn readable(&self, session: &Session, name: &str) -> Result<&Item, Failure> {
-        let item = self.fixture.item(name).ok_or((
+    /// The item of that name, from the fixture or added since.
+    fn item(&self, name: &str) -> Option<Item> {
+        let name = canonical(name);
+        self.fixture.item(&name).cloned().or_else(|| {
+            let added = self.added.lock().unwrap();
+            added.iter().find(|i| i.name == name).cloned()
+        })
+    }
+
+    fn readable(&self, session: &Session, name: &str) -> Result<Item, Failure> {
+        let item = self.item(name).ok_or((
             404,
             format!("failed to get item {}: item not found", canonical(name)),
         ))?;
@@ -294,7 +329,7 @@ impl Backend {
                 ),
             )
         };
-        let item = self.fixture.item(name).ok_or_else(not_found)?;
+        let item = self.item(name).ok_or_else(not_found)?;
         if !self.allowed(&session, &item.name, "read")
             && !self.allowed(&session, &item.name, "list")
         {
@@ -410,6 +445,10 @@ impl Backend {
         };
         // Every call mints new credentials, as the real producers do.
         let n = self.next();
+        self.live
+            .lock()
+            .unwrap()
+            .push((item.name.clone(), format!("tmp.{n}")));
         let random = |len: usize| {
             let hex = format!("{}{}", jwt::random_hex(), jwt::random_hex());
             hex[..len].to_owned()
@@ -464,6 +503,63 @@ impl Backend {
 }
 
 impl Backend {
+    /// `dynamic-secret-tmp-creds-get`: the live credentials of a dynamic secret, as the
+    /// API's `TmpUserData` array.
+    fn tmp_creds_get(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        let session = self.session(body)?;
+        let item = self.readable(&session, string(body, "name")?)?;
+        let live = self.live.lock().unwrap();
+        let creds: Vec<Value> = live
+            .iter()
+            .filter(|(name, _)| *name == item.name)
+            .map(|(_, id)| {
+                json!({
+                    "id": id,
+                    "host": "",
+                    "access_id": "",
+                    "dynamic_secret_type": "mysql",
+                    "creation_date": rfc3339(jwt::now()),
+                    "custom_ttl": 0,
+                })
+            })
+            .collect();
+        Ok(Value::Array(creds))
+    }
+
+    /// `dynamic-secret-tmp-creds-delete`: revokes one set of credentials (`tmp-creds-id`)
+    /// or, with `revoke-all`, every one; answers 201 with no body.
+    fn tmp_creds_delete(&self, body: &Map<String, Value>) -> Result<(), Failure> {
+        let session = self.session(body)?;
+        let item = self.readable(&session, string(body, "name")?)?;
+        let ItemKind::Dynamic { .. } = item.kind else {
+            return fail(400, format!("item {} is not a dynamic secret", item.name));
+        };
+        let all = match body.get("revoke-all") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return fail(400, "revoke-all must be a boolean"),
+        };
+        let id = optional_string(body, "tmp-creds-id")?;
+        let mut live = self.live.lock().unwrap();
+        let before = live.len();
+        match (id, all) {
+            (_, true) => live.retain(|(name, _)| *name != item.name),
+            (Some(id), false) => live.retain(|(name, i)| !(*name == item.name && i == id)),
+            (None, false) => return fail(400, "missing required parameter: tmp-creds-id"),
+        }
+        if live.len() == before {
+            return fail(
+                404,
+                format!(
+                    "no temporary credentials {} for {}",
+                    id.unwrap_or("*"),
+                    item.name
+                ),
+            );
+        }
+        Ok(())
+    }
+
     /// `list-items`: the items under `path` the session may list or read (names are full
     /// paths), and the sub-folders holding them; `filter` is a substring of the name,
     /// `type` a list such as `static-secret`. With `auto-pagination` `disabled`, pages of
@@ -507,10 +603,12 @@ impl Backend {
                 .and_then(|n| n.parse().ok())
                 .ok_or((400, "invalid pagination-token".to_owned()))?,
         };
+        let added = self.added.lock().unwrap();
         let mut items: Vec<&Item> = self
             .fixture
             .items
             .iter()
+            .chain(added.iter())
             .filter(|i| {
                 let Some(rest) = i.name.strip_prefix(&format!("{folder}/")) else {
                     return false;

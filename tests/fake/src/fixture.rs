@@ -189,6 +189,15 @@ impl Fixture {
         self.auth_methods.iter().find(|m| m.access_id == access_id)
     }
 
+    /// Adds an item of any kind.
+    pub fn with_item(mut self, name: &str, kind: ItemKind) -> Self {
+        self.items.push(Item {
+            name: canonical(name),
+            kind,
+        });
+        self
+    }
+
     /// Adds a static secret (tests build on a base fixture this way).
     pub fn with_static(mut self, name: &str, value: &str) -> Self {
         self.items.push(Item {

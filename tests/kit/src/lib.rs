@@ -228,8 +228,9 @@ impl Akl<'_> {
 }
 
 /// Files under `dir` that `akl` may have written and that must hold no secret: everything
-/// but the CA, env files (`env`, `*.env`), the given outputs, and the token store of
-/// `akeyless auth` (`.tmp_creds/`, where the Akeyless CLI keeps its token too).
+/// but the CA, env files (`env`, `*.env`), the given outputs, the token store of
+/// `akeyless auth` (`.tmp_creds/`, where the Akeyless CLI keeps its token too), and the
+/// files of `|file=true` outputs (`files/`).
 fn written_files(dir: &Path, outputs: &[PathBuf]) -> Vec<(PathBuf, String)> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -244,7 +245,8 @@ fn written_files(dir: &Path, outputs: &[PathBuf]) -> Vec<(PathBuf, String)> {
                 continue;
             };
             if kind.is_dir() {
-                if name != ".tmp_creds" {
+                // `files/`: the `|file=true` outputs beside an env file, secrets by design.
+                if name != ".tmp_creds" && name != "files" {
                     stack.push(path);
                 }
             } else if kind.is_file()
