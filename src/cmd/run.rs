@@ -38,7 +38,8 @@ const CREDENTIALS: [&str; 6] = [
 #[derive(Default)]
 struct Prepared {
     vars: Vec<(String, Secret)>,
-    /// The content of the files among them: masked too.
+    /// The variables among them that hold a file's path, and the files' content.
+    file_vars: Vec<String>,
     contents: Vec<Secret>,
     /// Variables to remove from its environment (folder references).
     unset: Vec<String>,
@@ -58,8 +59,10 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
     let prepared = match &args.env_file {
         Some(path) => {
             let parsed = read_env_file(path)?;
+            let (file_vars, contents) = files_of(path, &parsed.vars);
             Prepared {
-                contents: file_contents(path, &parsed.vars),
+                file_vars,
+                contents,
                 vars: parsed.vars,
                 unset: parsed.unset,
                 ..Prepared::default()
@@ -69,8 +72,14 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
         None => resolve(env, overrides)?,
     };
     // An enclosing masker sees our output too, and keeps masking after we exit.
-    let values: Vec<Secret> = prepared
+    // The files' paths are not secret; their content is.
+    let named: Vec<(String, Secret)> = prepared
         .vars
+        .iter()
+        .filter(|(name, _)| !prepared.file_vars.contains(name))
+        .cloned()
+        .collect();
+    let values: Vec<Secret> = named
         .iter()
         .map(|(_, v)| v.clone())
         .chain(prepared.contents.iter().cloned())
@@ -96,7 +105,7 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
     let code = match args.no_mask {
         // Something must happen after the command: wait for it, without masking.
         true => run::supervise(&cmd, None),
-        false => masked(env, &mut cmd, &prepared.vars, values),
+        false => masked(env, &mut cmd, &named, values),
     };
     drop(prepared.files);
     // The command's exit code stands whatever happens here: a failure is a warning.
@@ -183,14 +192,23 @@ fn read_env_file(path: &Path) -> Result<Parsed> {
     })
 }
 
-/// The text content of the files an env file's variables point to in its `files/`.
-fn file_contents(env_file: &Path, vars: &[(String, Secret)]) -> Vec<Secret> {
+/// The variables of an env file that point to its `files/`, and those files' content
+/// that is text.
+fn files_of(env_file: &Path, vars: &[(String, Secret)]) -> (Vec<String>, Vec<Secret>) {
     let dir = envfile::files_dir(env_file);
-    vars.iter()
+    let files: Vec<&(String, Secret)> = vars
+        .iter()
         .filter(|(name, value)| Path::new(value.expose()) == dir.join(name))
+        .collect();
+    let contents = files
+        .iter()
         .filter_map(|(_, value)| files::read_trusted(Path::new(value.expose()), 64 << 20).ok()?)
         .filter_map(|bytes| String::from_utf8(bytes).ok().map(Secret::new))
-        .collect()
+        .collect();
+    (
+        files.into_iter().map(|(n, _)| n.clone()).collect(),
+        contents,
+    )
 }
 
 /// Resolves the environment's references as `akl env` does; file outputs go to a private
@@ -203,6 +221,12 @@ fn resolve(env: &Env, overrides: &Overrides) -> Result<Prepared> {
     )??;
     let outcome = resolution.outcome;
     let contents = outputs::file_contents(&outcome.resolved);
+    let file_vars = outcome
+        .resolved
+        .iter()
+        .filter(|r| matches!(r.content, resolve::Content::File(_)))
+        .map(|r| r.var.clone())
+        .collect();
     let mut dir = None;
     let (vars, _) = outputs::variables(&outcome.resolved, || {
         let made = tempfile::Builder::new()
@@ -224,6 +248,7 @@ fn resolve(env: &Env, overrides: &Overrides) -> Result<Prepared> {
     };
     Ok(Prepared {
         vars,
+        file_vars,
         contents,
         unset: outcome.unset,
         files: dir,

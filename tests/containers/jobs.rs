@@ -35,19 +35,26 @@ fn sha256(text: &str) -> String {
         .collect()
 }
 
+const SCRIPT: &str = r#". ~/.akeyless/env
+[ "$DB_PASSWORD" = 'canary-db-password-9b1f0e' ] && echo "static: ok"
+echo "tricky: $(printf %s "$TRICKY" | sha256sum | cut -d' ' -f1)"
+echo "dynamic: $(printf %s "$DB_USER" | sha256sum | cut -d' ' -f1)""#;
+
+fn dynamic_line(log: &str) -> Option<String> {
+    log.lines()
+        .find(|l| l.starts_with("dynamic: "))
+        .map(str::to_owned)
+}
+
 #[test]
-fn secrets_reach_the_job_and_after_script_reuses_them() {
+fn secrets_reach_the_job_and_what_was_minted_is_revoked_when_the_script_ends() {
     let world = World::new();
     let container = akeyless_job(&world)
         .var("DB_PASSWORD", "akeyless://ci/db-password")
         .var("TRICKY", "akeyless://ci/tricky")
         .var("DB_USER", "akeyless://ci/mysql#user")
         .create();
-    let script = r#". ~/.akeyless/env
-[ "$DB_PASSWORD" = 'canary-db-password-9b1f0e' ] && echo "static: ok"
-echo "tricky: $(printf %s "$TRICKY" | sha256sum | cut -d' ' -f1)"
-echo "dynamic: $(printf %s "$DB_USER" | sha256sum | cut -d' ' -f1)""#;
-    let main = container.stage(script);
+    let main = container.stage(SCRIPT);
     check(&world, &main, 0);
     assert!(main.log.contains("static: ok"), "{}", main.log);
     let tricky = "\n canary-tricky 'single' \"double\" $HOME `id` \\ ! -n\r\nünïcødé ✓\n";
@@ -67,33 +74,83 @@ echo "dynamic: $(printf %s "$DB_USER" | sha256sum | cut -d' ' -f1)""#;
         "{}",
         main.log
     );
-    let dynamic_calls = world.fake.count("get-dynamic-secret-value");
-    assert_eq!(dynamic_calls, 1);
+    assert_eq!(world.fake.count("get-dynamic-secret-value"), 1);
+    assert!(
+        world.fake.live().is_empty(),
+        "revoked when the script ended"
+    );
 
-    // after_script: the same container, started again; the file is reused, not refetched.
-    let after = container.stage(script);
+    // after_script: the same container, started again. Its credentials were revoked,
+    // so it gets a set of its own, revoked when it ends too.
+    let after = container.stage(SCRIPT);
+    check(&world, &after, 0);
+    assert!(after.log.contains("static: ok"), "{}", after.log);
+    assert_ne!(dynamic_line(&main.log), dynamic_line(&after.log));
+    assert_eq!(world.fake.count("get-dynamic-secret-value"), 2);
+    assert_eq!(world.fake.count("dynamic-secret-tmp-creds-delete"), 2);
+    assert!(world.fake.live().is_empty());
+}
+
+#[test]
+fn with_revocation_off_after_script_reuses_the_same_credentials() {
+    let world = World::new();
+    let container = akeyless_job(&world)
+        .var("AKEYLESS_REVOKE", "false")
+        .var("DB_PASSWORD", "akeyless://ci/db-password")
+        .var("TRICKY", "akeyless://ci/tricky")
+        .var("DB_USER", "akeyless://ci/mysql#user")
+        .create();
+    let main = container.stage(SCRIPT);
+    check(&world, &main, 0);
+    let after = container.stage(SCRIPT);
     check(&world, &after, 0);
     assert!(
         after.log.contains("reusing /root/.akeyless/env"),
         "{}",
         after.log
     );
-    let user_line = |log: &str| {
-        log.lines()
-            .find(|l| l.starts_with("dynamic: "))
-            .map(str::to_owned)
-    };
     assert_eq!(
-        user_line(&main.log),
-        user_line(&after.log),
+        dynamic_line(&main.log),
+        dynamic_line(&after.log),
         "the same dynamic credentials"
     );
     assert_eq!(
         world.fake.count("get-dynamic-secret-value"),
-        dynamic_calls,
+        1,
         "no second set of credentials"
     );
     assert_eq!(world.fake.count("auth"), 1);
+    assert_eq!(world.fake.live().len(), 1, "kept, as asked");
+}
+
+#[test]
+fn a_kubeconfig_is_a_file_in_the_job_and_its_content_is_masked() {
+    let world = World::with(akl_testkit::default_fixture().with_static(
+        "/ci/kube/config",
+        "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: canary-kube-token-6f1d2e\n",
+    ));
+    let container = akeyless_job(&world)
+        .var("KUBECONFIG", "akeyless:/ci/kube/config|file=true")
+        .create();
+    let script = r#". ~/.akeyless/env
+echo "path: $KUBECONFIG"
+ls -l "$KUBECONFIG" | cut -c1-10
+grep -q 'token: canary-kube' "$KUBECONFIG" && echo "content: ok"
+grep token "$KUBECONFIG""#;
+    let main = container.stage(script);
+    check(&world, &main, 0);
+    assert!(
+        main.log.contains("path: /root/.akeyless/files/KUBECONFIG"),
+        "{}",
+        main.log
+    );
+    assert!(main.log.contains("-rw-------"), "{}", main.log);
+    assert!(main.log.contains("content: ok"), "{}", main.log);
+    assert!(main.log.contains("[MASKED]"), "{}", main.log);
+    // after_script still has it: files live as long as the container.
+    let after = container.stage(script);
+    check(&world, &after, 0);
+    assert!(after.log.contains("content: ok"), "{}", after.log);
 }
 
 #[test]
@@ -383,15 +440,20 @@ fn the_example_pipeline_passes_under_gitlab_ci_local() {
     for line in [
         "DB_PASSWORD has 25 characters, APP_PASSWORD 24",
         "dynamic database user tmp_user_",
-        "after_script sees the same DB_USER (tmp_user_",
+        "after_script has its own DB_USER (tmp_user_",
         "PASS  deploy",
     ] {
         assert!(log.contains(line), "{line:?} missing:\n{log}");
     }
     assert_eq!(
         world.fake.count("get-dynamic-secret-value"),
-        1,
-        "after_script reused the file"
+        2,
+        "the script's credentials, then after_script's"
+    );
+    assert!(
+        world.fake.live().is_empty(),
+        "both revoked: {:?}",
+        world.fake.live()
     );
     let finished = log
         .lines()

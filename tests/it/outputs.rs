@@ -380,11 +380,18 @@ fn akl_run_files_live_as_long_as_the_command() {
         .env("KUBECONFIG", "akeyless:/ci/kube/config|file=true")
         .env("SEEN", &seen)
         .args(["run", "--", "sh", "-c"])
-        .args(["printf '%s' \"$KUBECONFIG\" >\"$SEEN\"; cat \"$KUBECONFIG\""])
+        .args([
+            "printf '%s' \"$KUBECONFIG\" >\"$SEEN\"; echo \"at $KUBECONFIG\"; cat \"$KUBECONFIG\"",
+        ])
         .run()
         .ok();
     assert!(run.stdout.contains("[MASKED]"), "{}", run.stdout);
     let path = PathBuf::from(read(&seen));
+    assert!(
+        run.stdout.contains(&format!("at {}\n", path.display())),
+        "the path is not secret: {}",
+        run.stdout
+    );
     assert!(path.starts_with(&tmp), "{}", path.display());
     assert!(!path.exists(), "removed when the command ended");
     assert_eq!(
@@ -636,4 +643,38 @@ fn akl_run_masks_every_generated_value() {
         run.stdout, "[MASKED]|[MASKED]|[MASKED]|[MASKED]|svc\nK-unset\n",
         "svc is too short to mask; K itself is unset"
     );
+}
+
+#[test]
+fn on_a_shell_executor_files_and_credentials_go_when_the_job_shell_exits() {
+    let world = World::with(fixture());
+    // The runner starts each job script as its own process group: setsid does the same.
+    let out = std::process::Command::new("setsid")
+        .args(["--wait", "sh", "-c"])
+        .arg("\"$AKL\" env && [ -s \"$HOME/.akeyless/files/KUBECONFIG\" ] && echo written")
+        .env_clear()
+        .env("AKL", akl_testkit::akl_binary())
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", world.home())
+        .env("GITLAB_CI", "true")
+        .env("AKEYLESS_GATEWAY_URL", world.fake.url())
+        .env("AKEYLESS_CA_CERT", world.ca())
+        .env("AKEYLESS_ACCESS_ID", akl_testkit::JWT_ACCESS_ID)
+        .env("AKEYLESS_JWT", world.jwt(json!({})))
+        .env("KUBECONFIG", "akeyless:/ci/kube/config|file=true")
+        .env("DB", "akeyless://ci/mysql#password")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "written\n", "{out:?}");
+    let done = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        !files_dir(&world).join("KUBECONFIG").exists() && world.fake.live().is_empty()
+    });
+    assert!(
+        done,
+        "files or credentials outlived the job: {:?}",
+        world.fake.live()
+    );
+    assert!(!env_path(&world).exists());
+    assert_eq!(world.fake.count("dynamic-secret-tmp-creds-delete"), 1);
 }
