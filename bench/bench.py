@@ -11,6 +11,9 @@ Every figure comes from this run, on this machine, against the same fake Akeyles
             after another; (2) the ci_base flow: one CLI process per call, one after another,
             with our `akeyless` command standing in for the Akeyless CLI (the real CLI is a
             far larger binary, so this flatters the old flow); (3) the floor: two round trips.
+  plan      the fetch plan's targets at 20 ms per request, each beside its floor: 10 static +
+            5 dynamic + 5 rotated, 100 mixed (40/30/30), 1 dynamic added to 50 statics, a
+            folder of 200 secrets; and the CPU time and memory of 10,000 references
   memory    peak RSS of akl env
   size      the stripped binary, and the image over its base
   mask      100 MB of output with 100 secrets through akl run, against a pipe through cat
@@ -44,6 +47,11 @@ LATENCIES = (0, 20)
 SIZES = (1, 10, 50, 200)
 RUNS = {"akl": 9, "sdk": 3, "legacy": 3}
 MASK_RUNS = 9
+# The fetch plan's sets: dynamic and rotated items available, the folder's size, the
+# reference count of the CPU row.
+PLAN_DYNAMIC = 30
+FOLDER = 200
+MANY = 10_000
 
 
 def sh(*argv, **kwargs):
@@ -59,6 +67,16 @@ class Fake:
         for i in range(max(SIZES)):
             fixture["items"].append({"name": f"/ci/bench/s{i:03}", "type": "static",
                                      "value": f"bench-secret-{i:03}-{'x' * 20}"})
+        for i in range(PLAN_DYNAMIC):
+            fixture["items"].append({"name": f"/ci/bench/d{i:03}", "type": "dynamic", "producer": "sql"})
+            fixture["items"].append({"name": f"/ci/bench/r{i:03}", "type": "rotated",
+                                     "value": {"username": f"u{i}", "password": f"bench-rotated-{i:03}-{'y' * 16}"}})
+        for i in range(FOLDER):
+            fixture["items"].append({"name": f"/ci/folder/f{i:03}", "type": "static",
+                                     "value": f"bench-folder-{i:03}-{'z' * 20}"})
+        for i in range(MANY):
+            fixture["items"].append({"name": f"/ci/many/s{i:05}", "type": "static",
+                                     "value": f"bench-many-{i:05}-{'m' * 12}"})
         config = work / "fixture.json"
         config.write_text(json.dumps(fixture))
         state = work / "fake"
@@ -195,6 +213,93 @@ def bench_resolve(fake, work):
     return rows
 
 
+def plan_sets():
+    s = lambda i: (f"S_{i:03}", f"akeyless://ci/bench/s{i:03}")
+    d = lambda i: (f"D_{i:03}", f"akeyless://ci/bench/d{i:03}")
+    r = lambda i: (f"R_{i:03}", f"akeyless://ci/bench/r{i:03}")
+    return {
+        "50 static": [s(i) for i in range(50)],
+        "1 dynamic + 50 static": [s(i) for i in range(50)] + [d(0)],
+        "10 static + 5 dynamic + 5 rotated": [s(i) for i in range(10)] + [d(i) for i in range(5)]
+        + [r(i) for i in range(5)],
+        "100 mixed (40 static, 30 dynamic, 30 rotated)": [s(i) for i in range(40)]
+        + [d(i) for i in range(30)] + [r(i) for i in range(30)],
+        f"a folder of {FOLDER} secrets": [("F", "akeyless://ci/folder/*")],
+    }
+
+
+def bench_plan(fake, work, latency=20):
+    """Each set at `latency` per request, with the round trips it cannot do without."""
+    fake.latency(latency)
+    rtt = latency
+    rows = {}
+    for label, refs in plan_sets().items():
+        row = measure(fake, RUNS["akl"], *akl_env(fake, work, refs))
+        rows[label] = row | {"latency_ms": latency}
+        print(f"  {label}: {row['ms']:.0f} ms, {row['requests']:.1f} requests", file=sys.stderr)
+    fake.latency(0)
+    # The floors: the round trips each set needs at least (log in, the batch, then what
+    # the batch could not answer; a folder: log in, the walk, the batch).
+    floors = {"50 static": 2, "1 dynamic + 50 static": 3, "10 static + 5 dynamic + 5 rotated": 3,
+              "100 mixed (40 static, 30 dynamic, 30 rotated)": 3, f"a folder of {FOLDER} secrets": 3}
+    for label, row in rows.items():
+        row["floor_ms"] = floors[label] * rtt
+    # 10,000 references at 0 ms: CPU time and peak memory of the process.
+    refs = [(f"M_{i:05}", f"akeyless://ci/many/s{i:05}") for i in range(MANY)]
+    argv, env = akl_env(fake, work, refs)
+    many = {"references": MANY, "cpu_ms": statistics.median(cpu_ms(argv, env) for _ in range(9)),
+            "max_rss_kib": max(max_rss_kib(argv, env) for _ in range(5))}
+    print(f"  {MANY} references: {many['cpu_ms']:.0f} ms CPU, {many['max_rss_kib'] / 1024:.1f} MiB", file=sys.stderr)
+    return {"rows": rows, "many": many, "rtt_ms": rtt}
+
+
+def plan_targets(plan):
+    rows, rtt = plan["rows"], plan["rtt_ms"]
+    mixed20 = rows["10 static + 5 dynamic + 5 rotated"]["ms"]
+    mixed100 = rows["100 mixed (40 static, 30 dynamic, 30 rotated)"]["ms"]
+    added = rows["1 dynamic + 50 static"]["ms"] - rows["50 static"]["ms"]
+    folder = rows[f"a folder of {FOLDER} secrets"]
+    many = plan["many"]
+    return [
+        ("10 static + 5 dynamic + 5 rotated at 20 ms: within 3 round trips + 25 ms "
+         f"({3 * rtt + 25} ms)", f"{mixed20:.0f} ms", mixed20 <= 3 * rtt + 25),
+        ("100 mixed (40/30/30) at 20 ms: within 7 round trips + 60 ms "
+         f"({7 * rtt + 60} ms)", f"{mixed100:.0f} ms", mixed100 <= 7 * rtt + 60),
+        ("1 dynamic added to 50 statics at 20 ms: at most one more round trip "
+         f"({rtt} ms)", f"{added:+.0f} ms", added <= rtt),
+        (f"a folder of {FOLDER} secrets at 20 ms, against its floor (auth + walk + batch, "
+         f"{folder['floor_ms']} ms)", f"{folder['ms']:.0f} ms, {folder['requests']:.0f} requests",
+         folder["ms"] <= folder["floor_ms"] + 25),
+        (f"{MANY:,} references: under 50 ms of CPU", f"{many['cpu_ms']:.0f} ms", many["cpu_ms"] < 50),
+        (f"{MANY:,} references: under 10 MB RSS", f"{many['max_rss_kib'] / 1024:.1f} MiB",
+         many["max_rss_kib"] * 1024 < 10e6),
+    ]
+
+
+def plan_table(plan):
+    lines = ["| set | akl env | requests | floor | over the floor |", "|---|---|---|---|---|"]
+    for label, r in plan["rows"].items():
+        lines.append(f"| {label} | **{r['ms']:.0f} ms** | {r['requests']:.0f} | {r['floor_ms']} ms "
+                     f"({r['floor_ms'] // plan['rtt_ms']} round trips) | {r['ms'] - r['floor_ms']:+.0f} ms |")
+    return lines
+
+
+def cpu_ms(argv, env):
+    """User and system CPU time of one run, to the microsecond, as the kernel accounts the
+    child. posix_spawn starts it without copying this Python process (a fork would, and
+    the copy's teardown at exec would be counted as the child's)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        pid = os.posix_spawn(argv[0], argv, env, file_actions=[
+            (os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
+    finally:
+        os.close(devnull)
+    _, status, usage = os.wait4(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench: {argv[0]} failed ({os.waitstatus_to_exitcode(status)})")
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
 def max_rss_kib(argv, env=None):
     """Peak resident memory of argv's own process, by GNU time (which forks from a small
     process, so nothing of this Python process is counted)."""
@@ -304,7 +409,7 @@ def resolve_table(resolve):
     return lines
 
 
-def markdown(info, resolve, memory, size, mask, checks):
+def markdown(info, resolve, plan, memory, size, mask, checks):
     out = ["# Benchmark results", "",
            f"`make bench` on {info['date']}, commit `{info['commit']}`: {info['cpu']}, {info['cores']} cores, "
            f"Linux {info['kernel']}. Every figure comes from this one run against the fake Akeyless "
@@ -319,6 +424,15 @@ def markdown(info, resolve, memory, size, mask, checks):
             "`akeyless` command standing in for the Akeyless CLI, which is far larger and slower to start, "
             "so this flatters the old flow. *Floor*: two round trips at the injected latency.", ""]
     out += resolve_table(resolve)
+    out += ["", "## The fetch plan", "",
+            f"akl env at {plan['rtt_ms']} ms per request, median of {RUNS['akl']} runs, beside the round trips "
+            "each set cannot do without: log in, the batch, then one wave for what the batch could not answer "
+            "(a folder: log in, the walk, the batch). Requests as the fake counted them; an all-static set "
+            "may show a fraction more, the look at the items' folder that the batch usually makes unneeded.", ""]
+    out += plan_table(plan)
+    many = plan["many"]
+    out += ["", f"{many['references']:,} references at 0 ms: **{many['cpu_ms']:.0f} ms** of CPU (user + system, "
+            f"median of 5), **{many['max_rss_kib'] / 1024:.1f} MiB** peak RSS."]
     out += ["", "## Memory and size", "", "| what | measured |", "|---|---|"]
     out += [f"| peak RSS, akl env, {label} | {kib / 1024:.1f} MiB |" for label, kib in memory.items()]
     out += [f"| stripped static binary | {size['binary_bytes'] / 1e6:.2f} MB ({size['binary_bytes']} bytes) |",
@@ -353,10 +467,27 @@ def quote_in_readme(info, resolve, checks):
     readme.write_text(f"{before}{start}\n{table}\n{end}{after}")
 
 
+def plan_only():
+    """`bench.py plan`: the fetch plan's rows alone, printed, nothing written."""
+    with tempfile.TemporaryDirectory(prefix="akl-bench-") as tmp:
+        work = Path(tmp)
+        (work / "home").mkdir()
+        fake = Fake(work)
+        try:
+            plan = bench_plan(fake, work)
+        finally:
+            fake.stop()
+    print("\n".join(plan_table(plan)))
+    for name, value, ok in plan_targets(plan):
+        print(f"{'met' if ok else 'NOT MET'}: {name}: {value}")
+
+
 def main():
     for path in (AKL, FAKE):
         if not path.exists():
             sys.exit(f"bench: {path} is missing; `make bench` builds it")
+    if sys.argv[1:] == ["plan"]:
+        return plan_only()
     started = time.time()
     ensure_sdk()
     info = machine()
@@ -367,19 +498,21 @@ def main():
         try:
             print("resolve time...", file=sys.stderr)
             resolve = bench_resolve(fake, work)
+            print("fetch plan...", file=sys.stderr)
+            plan = bench_plan(fake, work)
             memory = bench_memory(fake, work)
         finally:
             fake.stop()
         size = bench_size()
         print("masking...", file=sys.stderr)
         mask = bench_mask(work)
-    checks = targets(resolve, memory, size, mask)
-    results = {"machine": info, "resolve": resolve, "memory_kib": memory, "size": size,
+    checks = targets(resolve, memory, size, mask) + plan_targets(plan)
+    results = {"machine": info, "resolve": resolve, "plan": plan, "memory_kib": memory, "size": size,
                "mask": {str(k): v for k, v in mask.items()},
                "targets": [{"target": n, "measured": v, "met": ok} for n, v, ok in checks],
                "seconds": round(time.time() - started)}
     (ROOT / "bench/results.json").write_text(json.dumps(results, indent=2) + "\n")
-    report = markdown(info, resolve, memory, size, mask, checks)
+    report = markdown(info, resolve, plan, memory, size, mask, checks)
     (ROOT / "bench/RESULTS.md").write_text(report)
     quote_in_readme(info, resolve, checks)
     print(report)

@@ -6,12 +6,15 @@
 //! which is easy to grep for.
 
 use std::fmt;
+use std::sync::Arc;
 
+/// Shared, not copied: a value goes to the fetch results, its variable, the env file's
+/// lines and the masker, and each clone is a reference count, not another copy of it.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret(String);
+pub struct Secret(Arc<str>);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
+    pub fn new(value: impl Into<Arc<str>>) -> Self {
         Secret(value.into())
     }
 
@@ -22,7 +25,7 @@ impl Secret {
     }
 
     pub fn into_exposed(self) -> String {
-        self.0
+        self.0.as_ref().to_owned()
     }
 
     pub fn is_empty(&self) -> bool {

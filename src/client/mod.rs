@@ -14,12 +14,13 @@ mod retry;
 mod tls;
 mod token;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -97,6 +98,63 @@ pub struct ListQuery {
 pub struct Listing {
     pub items: Vec<Map<String, Value>>,
     pub folders: Vec<String>,
+}
+
+/// A static secret's value as a variable holds it, read straight from the batch answer:
+/// no map of JSON values in between (a batch may hold 10,000 of them).
+#[derive(Debug, Clone)]
+pub struct SecretValue(pub Secret);
+
+impl<'de> Deserialize<'de> for SecretValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SecretValueVisitor)
+    }
+}
+
+/// A string (every static secret's value) is copied once, into the `Secret`; anything
+/// else becomes its compact JSON text.
+struct SecretValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SecretValueVisitor {
+    type Value = SecretValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a secret's value")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<SecretValue, E> {
+        Ok(SecretValue(Secret::new(s)))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<SecretValue, E> {
+        Ok(SecretValue(Secret::new(b.to_string())))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<SecretValue, E> {
+        Ok(SecretValue(Secret::new(n.to_string())))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<SecretValue, E> {
+        Ok(SecretValue(Secret::new(n.to_string())))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<SecretValue, E> {
+        Ok(SecretValue(Secret::new(Value::from(n).to_string())))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<SecretValue, E> {
+        Ok(SecretValue(Secret::new("null")))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<SecretValue, A::Error> {
+        let value = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(SecretValue(Secret::new(json_text(value))))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<SecretValue, A::Error> {
+        let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(SecretValue(Secret::new(json_text(value))))
+    }
 }
 
 /// The answer of `describe-item`, reduced to what dispatch needs.
@@ -204,19 +262,22 @@ impl Api {
         token: &Token,
         names: &[&str],
         version: Option<u32>,
-    ) -> Result<Vec<(String, Secret)>, ApiError> {
-        let mut body = token.body();
-        body.insert("names".into(), names.into());
-        if let Some(v) = version {
-            body.insert("version".into(), v.into());
+    ) -> Result<HashMap<String, SecretValue>, ApiError> {
+        #[derive(Serialize)]
+        struct Batch<'a> {
+            names: &'a [&'a str],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            version: Option<u32>,
+            #[serde(flatten)]
+            token: Map<String, Value>,
         }
-        let values: Map<String, Value> = self
-            .post("get-secret-value", &body, Policy::Idempotent)
-            .await?;
-        Ok(values
-            .into_iter()
-            .map(|(name, value)| (name, Secret::new(json_text(value))))
-            .collect())
+        let body = Batch {
+            names,
+            version,
+            token: token.body(),
+        };
+        self.post("get-secret-value", &body, Policy::Idempotent)
+            .await
     }
 
     /// `POST /get-dynamic-secret-value`. Every call mints new credentials.
@@ -396,7 +457,7 @@ impl Api {
     async fn post<T: DeserializeOwned>(
         &self,
         command: &str,
-        body: &Map<String, Value>,
+        body: &(impl Serialize + Sync),
         policy: Policy,
     ) -> Result<T, ApiError> {
         self.post_waiting(command, body, policy, REQUEST_TIMEOUT)
@@ -407,7 +468,7 @@ impl Api {
     async fn post_waiting<T: DeserializeOwned>(
         &self,
         command: &str,
-        body: &Map<String, Value>,
+        body: &(impl Serialize + Sync),
         policy: Policy,
         wait: Duration,
     ) -> Result<T, ApiError> {
@@ -445,7 +506,7 @@ impl Api {
     async fn attempt<T: DeserializeOwned>(
         &self,
         command: &str,
-        body: &Map<String, Value>,
+        body: &(impl Serialize + Sync),
         wait: Duration,
     ) -> Result<T, Failure> {
         let unanswered = |error| Failure {
@@ -461,7 +522,8 @@ impl Api {
             .http
             .post(self.gateway.endpoint(command))
             .header(CONTENT_TYPE, "application/json")
-            .body(Value::Object(body.clone()).to_string())
+            // Serialized as it is: a 10,000-name batch is not copied into JSON values first.
+            .body(serde_json::to_vec(body).expect("request bodies serialize"))
             .timeout(remaining.min(wait))
             .send()
             .await;
@@ -609,13 +671,13 @@ enum Capped {
 }
 
 async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Capped> {
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
-    {
+    let announced = response.content_length().unwrap_or(0);
+    if announced > MAX_RESPONSE_BYTES as u64 {
         return Err(Capped::TooLarge);
     }
-    let mut body = Vec::new();
+    // Sized once when the length is announced: a large answer grown chunk by chunk is
+    // copied again at every doubling.
+    let mut body = Vec::with_capacity(announced as usize);
     while let Some(chunk) = response.chunk().await.map_err(Capped::Transport)? {
         if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
             return Err(Capped::TooLarge);
@@ -628,6 +690,17 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Capped>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_values_read_straight_into_text_as_json_text_gives_it() {
+        let answer = r#"{"a":"s\u00e9\n","b":5,"c":true,"d":null,"e":[1,"x"],"f":{"k":1.5,"j":[]},"g":-2,"h":2.5,"i":1e300}"#;
+        let direct: HashMap<String, SecretValue> = serde_json::from_str(answer).unwrap();
+        let values: Map<String, Value> = serde_json::from_str(answer).unwrap();
+        assert_eq!(direct.len(), values.len());
+        for (name, value) in values {
+            assert_eq!(direct[&name].0.expose(), json_text(value), "{name}");
+        }
+    }
 
     fn api(secrets: &[&str]) -> Api {
         Api {

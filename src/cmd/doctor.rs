@@ -264,7 +264,7 @@ async fn check_items(api: &Api, token: &Token, wanted: &[Wanted], report: &mut R
     let items: BTreeSet<&str> = wanted
         .iter()
         .filter(|w| w.reference.folder.is_none())
-        .map(|w| w.reference.item.as_str())
+        .map(|w| &*w.reference.item)
         .collect();
     for item in items {
         match resolve::describe(api, token, item).await {

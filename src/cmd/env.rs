@@ -36,11 +36,14 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
             envfile::env_file(env, args.output.as_deref())?,
         )?),
     };
-    let fingerprint = format!(
-        "{}format={:?}\n",
-        resolve::fingerprint(env, &wanted)?,
-        args.format
-    );
+    let fingerprint = match args.reuse {
+        true => format!(
+            "{}format={:?}\n",
+            resolve::fingerprint(env, &wanted)?,
+            args.format
+        ),
+        false => String::new(),
+    };
     let revoke = settings::flag_or(env, vars::AKEYLESS_REVOKE, true)?;
     // A folder's content is part of what the file was written for: comparing it takes a
     // login and a walk of each folder (still no secret fetched).
@@ -76,7 +79,9 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
     warn_if_too_big(&outcome.resolved);
 
     // Whoever sources the file exports the values: an enclosing masker learns them first.
-    super::register(env, &outputs::masks(&outcome.resolved))?;
+    if super::masker(env)?.is_some() {
+        super::register(env, &outputs::masks(&outcome.resolved))?;
+    }
     // Files and the record of what to revoke live beside the env file (the default one
     // for --stdout, so that the image's job shell and `akl revoke` find them).
     let home = |path: &Option<PathBuf>| -> Result<PathBuf> {

@@ -130,7 +130,7 @@ pub fn scoped_to_the_job(
 /// on. Nothing to do without one; failing to reach one fails the command, so that nothing
 /// unmasked gets out.
 pub fn register<'a>(env: &Env, values: impl IntoIterator<Item = &'a Secret>) -> Result<()> {
-    let Some(socket) = env.get(vars::AKL_MASK_SOCKET)? else {
+    let Some(socket) = masker(env)? else {
         return Ok(());
     };
     let values: Vec<Secret> = values
@@ -142,6 +142,11 @@ pub fn register<'a>(env: &Env, values: impl IntoIterator<Item = &'a Secret>) -> 
         return Ok(());
     }
     channel::send(std::path::Path::new(socket), &values)
+}
+
+/// The socket of the enclosing output masker, if there is one.
+pub fn masker(env: &Env) -> Result<Option<&str>> {
+    env.get(vars::AKL_MASK_SOCKET)
 }
 
 /// Writes command output to stdout; a closed pipe (`akl auth | head -c0`) is not a crash.

@@ -133,7 +133,7 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
             let secret = values
                 .into_iter()
                 .next()
-                .map(|(_, v)| v)
+                .map(|(_, v)| v.0)
                 .unwrap_or_default();
             let value = secret.expose();
             let out = &item.access.output;

@@ -34,10 +34,14 @@ pub fn remove_gone(env_file: &Path, dir: &Path, keep: &[PathBuf]) {
     let Ok(Some(bytes)) = files::read_trusted(env_file, 64 << 20) else {
         return;
     };
-    let Ok(parsed) = std::str::from_utf8(&bytes)
-        .map_err(drop)
-        .and_then(|t| parse(t).map_err(drop))
-    else {
+    let (Ok(text), Some(dir_text)) = (std::str::from_utf8(&bytes), dir.to_str()) else {
+        return;
+    };
+    // Without a path into `dir` there is nothing to remove, and nothing to parse.
+    if !text.contains(dir_text) {
+        return;
+    }
+    let Ok(parsed) = parse(text) else {
         return;
     };
     for (name, value) in parsed.vars {

@@ -2,15 +2,17 @@
 //! API allows (the login is the first):
 //!
 //! 2. At once: every item asked for as a static secret, in one batched `get-secret-value`
-//!    per version; one `list-items` per top-level folder of those items, which says each
-//!    item's type in case the batch is refused (the API refuses the whole batch when one
-//!    name in it is not a readable static secret); one walk of each folder a reference
-//!    names (`/*`, `/**`). When every item is static, the batch is the whole run.
-//! 3. What the batch did not answer, by type: the statics in one batch again (with those
-//!    of the folders), each dynamic and rotated secret on its own, all at once. An item
-//!    no listing showed (the role may not list) is described first and fetched as soon
-//!    as its type is known. A static batch refused again is split, to pin the failure on
-//!    its item.
+//!    per version; beside it, one `list-items` of each item's folder (first page, no
+//!    sub-folders, dynamic and rotated secrets only), which says which items the batch
+//!    cannot fetch in case it is refused (the API refuses the whole batch when one name in
+//!    it is not a readable static secret); and one walk of each folder a reference names
+//!    (`/*`, `/**`). When every item is static, the batch is the whole run and the look is
+//!    dropped.
+//! 3. What the batch did not answer, at once: each dynamic and rotated secret the listings
+//!    named on its own; everything else (with the secrets of the folders) as static again
+//!    in one batch. A batch of several refused again is split, to pin the failure on its
+//!    item; an item refused on its own is described, and fetched by its type if it is a
+//!    dynamic or rotated secret no listing showed.
 //!
 //! At most `CONCURRENCY` requests are in flight at once. Every dynamic secret is asked
 //! once (each answer mints credentials).
@@ -18,14 +20,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 
 use futures_util::future::{Either, join, join_all, select};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
-use crate::client::{Api, ApiError, ListQuery, ProducerArgs, Token};
-use crate::secret::Secret;
+use crate::client::{Api, ApiError, ListQuery, ProducerArgs, SecretValue, Token};
 
 use super::ItemType;
 use super::reason::{Reason, classify};
@@ -37,12 +39,35 @@ use super::shape::Fetched;
 pub const CONCURRENCY: usize = 16;
 
 /// One item to fetch: its path, the version, and (for a dynamic secret) the producer's
-/// arguments; two references that differ in these are two fetches.
+/// arguments, if any; two references that differ in these are two fetches. Cheap to
+/// clone (it keys the fetch results of 10,000 references): shared, not copied.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ItemKey {
-    pub name: String,
+    pub name: Arc<str>,
     pub version: Option<u32>,
-    pub producer: ProducerArgs,
+    pub producer: Option<Arc<ProducerArgs>>,
+}
+
+impl ItemKey {
+    pub fn new(
+        name: impl Into<Arc<str>>,
+        version: Option<u32>,
+        producer: &ProducerArgs,
+    ) -> ItemKey {
+        ItemKey {
+            name: name.into(),
+            version,
+            producer: (*producer != ProducerArgs::default()).then(|| Arc::new(producer.clone())),
+        }
+    }
+
+    fn producer(&self) -> &ProducerArgs {
+        static NONE: ProducerArgs = ProducerArgs {
+            args: Vec::new(),
+            timeout: None,
+        };
+        self.producer.as_deref().unwrap_or(&NONE)
+    }
 }
 
 /// One folder to walk; `tree` includes its sub-folders.
@@ -84,6 +109,11 @@ fn canonical(name: &str) -> String {
     format!("/{}", name.trim_start_matches('/'))
 }
 
+/// Whether `canonical` would leave the name as it is (as it almost always does).
+fn is_canonical(name: &str) -> bool {
+    name.starts_with('/') && !name.starts_with("//")
+}
+
 async fn limited<F: Future>(limit: &Semaphore, f: F) -> F::Output {
     // The semaphore is never closed, so acquiring only waits.
     let _permit = limit.acquire().await.ok();
@@ -98,11 +128,14 @@ pub async fn fetch(
 ) -> Fetch {
     let limit = Semaphore::new(CONCURRENCY);
     let limit = &limit;
-    let mut out = Fetch::default();
+    let mut out = Fetch {
+        items: HashMap::with_capacity(items.len()),
+        ..Fetch::default()
+    };
 
     // Round trip 2: the batch, the listings that tell types, the folder walks.
     let first = async {
-        let batches = static_batches(api, token, limit, items.clone());
+        let batches = static_batches(api, token, limit, items.iter().collect());
         let walks = join_all(folders.iter().map(|f| walk(api, token, limit, f)));
         join(batches, walks).await
     };
@@ -117,12 +150,13 @@ pub async fn fetch(
         match result {
             Ok(values) => {
                 for key in batch {
-                    match values.get(&canonical(&key.name)) {
-                        Some(value) => {
+                    match values.get(&*key.name) {
+                        Some(SecretValue(value)) => {
+                            let fetched = Fetched::Text(value.clone());
                             out.items
-                                .insert(key, Ok((ItemType::Static, Fetched::Text(value.clone()))));
+                                .insert(key.clone(), Ok((ItemType::Static, fetched)));
                         }
-                        None => unknown.push(key),
+                        None => unknown.push(key.clone()),
                     }
                 }
             }
@@ -131,14 +165,17 @@ pub async fn fetch(
                 message,
             }) => {
                 for key in batch {
-                    out.items
-                        .insert(key, Err(Reason::Unauthorized(message.clone())));
+                    let reason = Reason::Unauthorized(message.clone());
+                    out.items.insert(key.clone(), Err(reason));
                 }
             }
-            Err(e) if e.is_refusal() || is_server_error(&e) => unknown.extend(batch),
+            Err(e) if e.is_refusal() || is_server_error(&e) => {
+                unknown.extend(batch.into_iter().cloned());
+            }
             Err(e) => {
                 for key in batch {
-                    out.items.insert(key, Err(Reason::Unreachable(e.clone())));
+                    out.items
+                        .insert(key.clone(), Err(Reason::Unreachable(Box::new(e.clone()))));
                 }
             }
         }
@@ -152,11 +189,7 @@ pub async fn fetch(
                 .into_iter()
                 .filter(|(_, l)| l.item_type.is_ok())
                 .map(|(name, l)| {
-                    let key = ItemKey {
-                        name: name.clone(),
-                        version: None,
-                        producer: folder.producer.clone(),
-                    };
+                    let key = ItemKey::new(name.as_str(), None, &folder.producer);
                     known.insert(name, l);
                     key
                 })
@@ -180,42 +213,23 @@ pub async fn fetch(
         known.entry(name).or_insert(listed);
     }
 
-    // Round trip 3: each by its type, all at once.
-    let (mut statics, mut others, mut undescribed) = (Vec::new(), Vec::new(), Vec::new());
+    // Round trip 3: each by its type, all at once. The listings named the dynamic and
+    // rotated secrets; everything else is asked for as a static secret again, and what
+    // that refuses is described (a role may read what it may not list).
+    let (mut statics, mut others) = (Vec::new(), Vec::new());
     for key in unknown {
         match known.get(&canonical(&key.name)) {
-            None => undescribed.push(key),
             Some(Listed {
-                item_type: Err(other),
-                ..
-            }) => {
-                out.items.insert(key, Err(Reason::WrongType(other.clone())));
-            }
-            Some(Listed {
-                item_type: Ok(ItemType::Static),
-                ..
-            }) => statics.push(key),
-            Some(Listed {
-                item_type: Ok(t),
+                item_type: Ok(t @ (ItemType::Dynamic | ItemType::Rotated)),
                 latest,
             }) => others.push((key, *t, *latest)),
+            _ => statics.push(key),
         }
     }
     let batches = second_batches(api, token, limit, statics, &known);
-    let known_types = others
+    let singles = others
         .into_iter()
-        .map(|(key, t, latest)| (key, Some((t, latest))));
-    let singles = known_types
-        .chain(undescribed.into_iter().map(|key| (key, None)))
-        .map(|(key, typed)| async move {
-            let (t, latest) = match typed {
-                Some(typed) => typed,
-                // Not in any listing: its type costs one request more.
-                None => match limited(limit, super::describe(api, token, &key.name)).await {
-                    Ok(typed) => typed,
-                    Err(reason) => return (key, Err(reason)),
-                },
-            };
+        .map(|(key, t, latest)| async move {
             let result = fetch_one(api, token, limit, &key, t, latest).await;
             (key, result)
         })
@@ -226,7 +240,7 @@ pub async fn fetch(
         if let Ok((ItemType::Dynamic, Fetched::Json(value))) = &result {
             if let Some(id) = value.get("id").and_then(Value::as_str) {
                 out.minted.push(Minted {
-                    name: key.name.clone(),
+                    name: key.name.to_string(),
                     id: id.to_owned(),
                 });
             }
@@ -240,38 +254,46 @@ fn is_server_error(e: &ApiError) -> bool {
     matches!(e, ApiError::Status { status, .. } if *status >= 500 || *status == 429)
 }
 
-type Batch = (Vec<ItemKey>, Result<HashMap<String, Secret>, ApiError>);
+/// The keys of one batch, and the values by canonical name.
+type Batch<'k> = (
+    Vec<&'k ItemKey>,
+    Result<HashMap<String, SecretValue>, ApiError>,
+);
 
 /// One `get-secret-value` per distinct version, concurrently; each with its keys and the
 /// values by canonical name.
-async fn static_batches(
+async fn static_batches<'k>(
     api: &Api,
     token: &Token,
     limit: &Semaphore,
-    keys: Vec<ItemKey>,
-) -> Vec<Batch> {
-    let mut by_version: BTreeMap<Option<u32>, Vec<ItemKey>> = BTreeMap::new();
+    keys: Vec<&'k ItemKey>,
+) -> Vec<Batch<'k>> {
+    let mut by_version: BTreeMap<Option<u32>, Vec<&ItemKey>> = BTreeMap::new();
     for key in keys {
         by_version.entry(key.version).or_default().push(key);
     }
     join_all(by_version.into_iter().map(|(version, batch)| async move {
-        let names: BTreeSet<&str> = batch.iter().map(|k| k.name.as_str()).collect();
-        let names: Vec<&str> = names.into_iter().collect();
+        // Keys that differ only in producer options are one name to a static batch.
+        let mut names: Vec<&str> = batch.iter().map(|k| &*k.name).collect();
+        names.sort_unstable();
+        names.dedup();
         let result = limited(limit, api.get_secret_values(token, &names, version))
             .await
-            .map(|values| {
-                values
+            .map(|values| match values.keys().all(|n| is_canonical(n)) {
+                true => values,
+                false => values
                     .into_iter()
                     .map(|(name, value)| (canonical(&name), value))
-                    .collect()
+                    .collect(),
             });
         (batch, result)
     }))
     .await
 }
 
-/// The statics of round trip 3 in batches; a batch of several refused as a whole is
-/// split into single fetches, which pin the failure on its item.
+/// The statics of round trip 3 in batches. A batch of several refused as a whole is
+/// split into single fetches, which pin the failure on its item; an item refused on its
+/// own is settled by `refused_static`.
 async fn second_batches(
     api: &Api,
     token: &Token,
@@ -279,35 +301,84 @@ async fn second_batches(
     statics: Vec<ItemKey>,
     known: &HashMap<String, Listed>,
 ) -> Vec<(ItemKey, FetchResult)> {
-    let latest = |key: &ItemKey| known.get(&canonical(&key.name)).and_then(|l| l.latest);
     let mut results = Vec::new();
     let mut split = Vec::new();
-    for (batch, result) in static_batches(api, token, limit, statics).await {
+    let mut refused = Vec::new();
+    for (batch, result) in static_batches(api, token, limit, statics.iter().collect()).await {
         match result {
             Ok(values) => {
                 for key in batch {
                     let value = values
-                        .get(&canonical(&key.name))
-                        .cloned()
+                        .get(&*key.name)
+                        .map(|v| v.0.clone())
                         .ok_or(Reason::NotFound(None));
-                    results.push((key, value.map(|v| (ItemType::Static, Fetched::Text(v)))));
+                    let value = value.map(|v| (ItemType::Static, Fetched::Text(v)));
+                    results.push((key.clone(), value));
                 }
             }
             Err(e) if e.is_refusal() && batch.len() > 1 => split.extend(batch),
-            Err(e) => {
-                for key in batch {
-                    let reason = classify(e.clone(), key.version, latest(&key));
-                    results.push((key, Err(reason)));
-                }
-            }
+            Err(e) => refused.extend(batch.into_iter().map(|key| (key, e.clone()))),
         }
     }
     let singles = split.into_iter().map(|key| async move {
-        let result = fetch_one(api, token, limit, &key, ItemType::Static, latest(&key)).await;
-        (key, result)
+        let result = limited(
+            limit,
+            api.get_secret_values(token, &[&*key.name], key.version),
+        )
+        .await;
+        let result = match result {
+            Ok(values) => values
+                .into_iter()
+                .find(|(n, _)| canonical(n) == canonical(&key.name))
+                .map(|(_, v)| (ItemType::Static, Fetched::Text(v.0)))
+                .ok_or(Reason::NotFound(None)),
+            Err(e) => refused_static(api, token, limit, key, e, known).await,
+        };
+        (key.clone(), result)
     });
-    results.extend(join_all(singles).await);
+    let settled = refused.into_iter().map(|(key, e)| async move {
+        let result = refused_static(api, token, limit, key, e, known).await;
+        (key.clone(), result)
+    });
+    let (singles, settled) = join(join_all(singles), join_all(settled)).await;
+    results.extend(singles);
+    results.extend(settled);
     results
+}
+
+/// An item refused as a static secret. One a folder walk showed as static is explained
+/// by the refusal; any other is described first: it may be a dynamic or rotated secret no
+/// listing showed (then it is fetched as one), a missing item, or another type.
+async fn refused_static(
+    api: &Api,
+    token: &Token,
+    limit: &Semaphore,
+    key: &ItemKey,
+    e: ApiError,
+    known: &HashMap<String, Listed>,
+) -> FetchResult {
+    if let ApiError::Status {
+        status: 401,
+        message,
+    } = e
+    {
+        return Err(Reason::Unauthorized(message));
+    }
+    if !e.is_refusal() {
+        return Err(classify(e, key.version, None));
+    }
+    if let Some(Listed {
+        item_type: Ok(ItemType::Static),
+        latest,
+    }) = known.get(&canonical(&key.name))
+    {
+        return Err(classify(e, key.version, *latest));
+    }
+    match limited(limit, super::describe(api, token, &key.name)).await {
+        Ok((ItemType::Static, latest)) => Err(classify(e, key.version, latest)),
+        Ok((t, latest)) => fetch_one(api, token, limit, key, t, latest).await,
+        Err(reason) => Err(reason),
+    }
 }
 
 /// One item of a known type.
@@ -319,12 +390,12 @@ async fn fetch_one(
     item_type: ItemType,
     latest: Option<i64>,
 ) -> FetchResult {
-    let name = key.name.as_str();
+    let name = &*key.name;
     let result = match item_type {
         ItemType::Dynamic if key.version.is_some() => return Err(Reason::VersionOnDynamic),
         ItemType::Dynamic => limited(
             limit,
-            api.get_dynamic_secret_value(token, name, &key.producer),
+            api.get_dynamic_secret_value(token, name, key.producer()),
         )
         .await
         .map(|v| Fetched::Json(Value::Object(v))),
@@ -340,7 +411,7 @@ async fn fetch_one(
                     return values
                         .into_iter()
                         .find(|(n, _)| canonical(n) == canonical(name))
-                        .map(|(_, v)| (ItemType::Static, Fetched::Text(v)))
+                        .map(|(_, v)| (ItemType::Static, Fetched::Text(v.0)))
                         .ok_or(Reason::NotFound(None));
                 }
                 Err(e) => Err(e),
@@ -361,10 +432,11 @@ async fn fetch_one(
 /// the batch is refused.
 const SPECULATIVE_LISTINGS: usize = 8;
 
-/// The types of the items, from the first page of a `list-items` of each item's folder
-/// (without sub-folders; for a single item, narrowed by its name), so that a refused
-/// batch costs no extra round trip to learn them. Items a role may not list, or that a
-/// first page does not reach, are simply absent.
+/// The dynamic and rotated secrets among the items, from the first page of a
+/// `list-items` of each item's folder (without sub-folders, only those two types; for a
+/// single item, narrowed by its name), so that a refused batch costs no extra round trip
+/// to learn them. Items a role may not list, or that a first page does not reach, are
+/// simply absent, and asked for as static secrets.
 async fn list_types(
     api: &Api,
     token: &Token,
@@ -387,7 +459,11 @@ async fn list_types(
                 Some(only) if names.len() == 1 => only.rsplit('/').next().map(str::to_owned),
                 _ => None,
             },
-            types: Vec::new(),
+            // Only what the batch cannot fetch: an answer that stays small however many
+            // static secrets the folder holds.
+            types: ["dynamic-secret", "rotated-secret"]
+                .map(str::to_owned)
+                .to_vec(),
             current_folder: true,
             one_page: true,
         });

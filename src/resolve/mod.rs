@@ -87,7 +87,7 @@ pub struct Outcome {
 /// error (exit 3). The names fan-outs generate are checked by `check_names`, once the
 /// caller holds what was minted (a run that fails still revokes it).
 pub async fn resolve(session: &mut Session, wanted: Vec<Wanted>) -> Result<Outcome> {
-    let mut items = Vec::new();
+    let mut items = Vec::with_capacity(wanted.len());
     let mut folders = Vec::new();
     for w in &wanted {
         match outputs::folder_key(&w.reference) {
@@ -111,7 +111,7 @@ pub async fn resolve(session: &mut Session, wanted: Vec<Wanted>) -> Result<Outco
         // Named by the first variable that asked for it, as the job's author knows it.
         let var = wanted
             .iter()
-            .find(|w| w.reference.item == what)
+            .find(|w| *w.reference.item == *what)
             .map_or(what, |w| w.var.clone());
         return Err(session.refused(&format!("resolving {var}"), &text));
     }
@@ -166,7 +166,7 @@ fn still_refused(fetched: &Fetch) -> Option<(String, String)> {
     let items = fetched
         .items
         .iter()
-        .filter_map(|(k, r)| Some((k.name.clone(), text(r)?)));
+        .filter_map(|(k, r)| Some((k.name.to_string(), text(r)?)));
     let folders = fetched
         .folders
         .iter()
@@ -229,6 +229,6 @@ pub async fn describe(
         Err(ApiError::Status { status, message }) if status < 500 && status != 429 => {
             Err(Reason::NotFound(Some(message)))
         }
-        Err(e) => Err(Reason::Unreachable(e)),
+        Err(e) => Err(Reason::Unreachable(Box::new(e))),
     }
 }

@@ -9,8 +9,9 @@
 //! replace a variable the job set, or one that changes how a shell, the dynamic loader or
 //! `akl` behaves, fail the run with every case listed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use crate::client::ProducerArgs;
 use crate::error::{Error, Result, printable};
 use crate::settings::{Env, valid_name};
 
@@ -85,24 +86,25 @@ pub fn key_in_folder(folder: &str, item: &str) -> String {
 /// The folder a reference names, as the fetch plan walks it.
 pub fn folder_key(reference: &Reference) -> Option<FolderKey> {
     reference.folder.map(|folder| FolderKey {
-        path: reference.item.clone(),
+        path: reference.item.to_string(),
         tree: folder == Folder::Tree,
-        producer: reference.producer.clone(),
+        producer: reference.producer.as_deref().cloned().unwrap_or_default(),
     })
 }
 
 /// The item a (non-folder) reference names, as the fetch plan fetches it.
 pub fn item_key(reference: &Reference) -> ItemKey {
-    ItemKey {
-        name: reference.item.clone(),
-        version: reference.version,
-        producer: reference.producer.clone(),
-    }
+    let producer = reference.producer.as_deref();
+    ItemKey::new(
+        reference.item.clone(),
+        reference.version,
+        producer.unwrap_or(&ProducerArgs::default()),
+    )
 }
 
 /// Every output of `wanted` from what was fetched, and every failure, sorted by name.
 pub fn expand(wanted: Vec<Wanted>, fetch: &Fetch) -> (Vec<Resolved>, Vec<Failure>) {
-    let mut resolved = Vec::new();
+    let mut resolved = Vec::with_capacity(wanted.len());
     let mut failed = Vec::new();
     for Wanted { var, reference } in wanted {
         if let Some(folder) = folder_key(&reference) {
@@ -141,7 +143,7 @@ pub fn expand(wanted: Vec<Wanted>, fetch: &Fetch) -> (Vec<Resolved>, Vec<Failure
                         item_type,
                         origin: Origin::Item {
                             from: var.clone(),
-                            item: key.name.clone(),
+                            item: key.name.to_string(),
                         },
                     }),
                     Err(reason) => failed.push(Failure {
@@ -240,25 +242,37 @@ pub fn is_dangerous(name: &str) -> bool {
 pub fn check_names(resolved: &[Resolved], env: &Env) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
+    // Explicit names are the job's own variables, one each; only generated names (few, as
+    // a rule) need grouping.
     let mut by_name: BTreeMap<&str, Vec<&Resolved>> = BTreeMap::new();
     for r in resolved {
-        by_name.entry(r.var.as_str()).or_default().push(r);
+        match r.origin {
+            Origin::Explicit if is_dangerous(&r.var) => warnings.push(format!(
+                "{0} is set from Akeyless and changes how the shell, the dynamic loader or akl behaves: make sure the secret holds what {0} needs",
+                r.var
+            )),
+            Origin::Explicit => {}
+            _ => by_name.entry(r.var.as_str()).or_default().push(r),
+        }
     }
-    for (name, outputs) in &by_name {
+    let explicit: HashMap<&str, &Resolved> = match by_name.is_empty() {
+        true => HashMap::new(),
+        false => resolved
+            .iter()
+            .filter(|r| r.origin == Origin::Explicit)
+            .map(|r| (r.var.as_str(), r))
+            .collect(),
+    };
+    for (name, mut outputs) in by_name {
+        if let Some(own) = explicit.get(name) {
+            outputs.insert(0, own);
+        }
         if outputs.len() > 1 {
             let all: Vec<String> = outputs.iter().map(|r| r.describe()).collect();
             problems.push(format!("{name} would be set twice: {}", all.join(" and ")));
             continue;
         }
         let r = outputs[0];
-        if r.origin == Origin::Explicit {
-            if is_dangerous(name) {
-                warnings.push(format!(
-                    "{name} is set from Akeyless and changes how the shell, the dynamic loader or akl behaves: make sure the secret holds what {name} needs"
-                ));
-            }
-            continue;
-        }
         if !valid_name(name) {
             problems.push(format!(
                 "{}: not a variable name a shell can export; set |prefix= to a name that starts with a letter",
@@ -269,7 +283,7 @@ pub fn check_names(resolved: &[Resolved], env: &Env) -> Result<Vec<String>> {
                 "{}: a generated name may not change how the shell, the dynamic loader or akl behaves; set |prefix= to keep it apart",
                 r.describe()
             ));
-        } else if let Some(current) = env.iter().find(|(n, _)| n == name).map(|(_, v)| v) {
+        } else if let Some(current) = env.raw(name) {
             if !holds(current, &r.content, name) {
                 problems.push(format!(
                     "{}: would replace the job's own variable {name}; rename one or set |prefix=",

@@ -8,7 +8,8 @@ use crate::error::Kind;
 
 use super::select::SelectError;
 
-/// Why a reference could not be resolved. Never holds a secret value.
+/// Why a reference could not be resolved. Never holds a secret value. Kept small (large
+/// payloads boxed): one sits beside every fetch result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
     /// Missing and forbidden look the same in the API; say both.
@@ -20,7 +21,7 @@ pub enum Reason {
         latest: Option<i64>,
     },
     VersionOnDynamic,
-    Field(SelectError),
+    Field(Box<SelectError>),
     NotBase64,
     NotUtf8,
     Nul,
@@ -29,9 +30,9 @@ pub enum Reason {
     /// The gateway no longer accepts the token (it expired during the run, or was revoked).
     Unauthorized(String),
     /// Any other refusal, with the gateway's text.
-    Refused(ApiError),
+    Refused(Box<ApiError>),
     /// No usable answer (connection, 5xx, deadline): the run exits 5, not 4.
-    Unreachable(ApiError),
+    Unreachable(Box<ApiError>),
 }
 
 impl fmt::Display for Reason {
@@ -60,7 +61,7 @@ impl fmt::Display for Reason {
             Reason::VersionOnDynamic => {
                 f.write_str("wrong type: a dynamic secret has no versions; remove |version=")
             }
-            Reason::Field(e @ SelectError::NotAnObject(_)) => write!(f, "{e}"),
+            Reason::Field(e) if matches!(**e, SelectError::NotAnObject(_)) => write!(f, "{e}"),
             Reason::Field(e) => write!(f, "missing field: {e}"),
             Reason::NotBase64 => f.write_str("decode=base64: the value is not valid base64"),
             Reason::NotUtf8 => f.write_str(
@@ -80,6 +81,10 @@ impl fmt::Display for Reason {
 }
 
 impl Reason {
+    pub fn field(e: SelectError) -> Reason {
+        Reason::Field(Box::new(e))
+    }
+
     /// What this failure means for the run's exit code: 5 when no usable answer came,
     /// else 4.
     pub fn kind(&self) -> Kind {
@@ -112,8 +117,8 @@ pub(super) fn classify(e: ApiError, version: Option<u32>, latest: Option<i64>) -
             status: 403,
             message,
         } => Reason::NotPermitted(message),
-        e if e.is_refusal() => Reason::Refused(e),
-        e => Reason::Unreachable(e),
+        e if e.is_refusal() => Reason::Refused(Box::new(e)),
+        e => Reason::Unreachable(Box::new(e)),
     }
 }
 

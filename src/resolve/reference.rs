@@ -27,7 +27,7 @@ pub const PREFIX: &str = "akeyless:";
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Reference {
     /// The item's absolute path, e.g. `/ci/db-password`; a folder's for a folder reference.
-    pub item: String,
+    pub item: std::sync::Arc<str>,
     /// `/*` or `/**`: every secret in the folder `item`.
     pub folder: Option<Folder>,
     /// The JSON field to pick, outermost first; empty for the whole value.
@@ -41,7 +41,8 @@ pub struct Reference {
     /// Write the value to a file; the variable holds its path.
     pub file: bool,
     /// What a dynamic secret's producer is given.
-    pub producer: ProducerArgs,
+    /// Boxed: almost no reference has any, and a job may hold 10,000 references.
+    pub producer: Option<Box<ProducerArgs>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,7 +68,7 @@ impl Reference {
     /// A plain item path, as `akl get ci/db` takes it.
     pub fn item(path: &str) -> Result<Reference, String> {
         Ok(Reference {
-            item: item_path(path)?,
+            item: item_path(path)?.into(),
             ..Reference::default()
         })
     }
@@ -89,7 +90,7 @@ impl Default for Reference {
             version: None,
             decode: None,
             file: false,
-            producer: ProducerArgs::default(),
+            producer: None,
         }
     }
 }
@@ -117,8 +118,8 @@ pub fn parse(text: &str) -> Result<Reference, String> {
     };
     let mut reference = Reference {
         item: match folder {
-            Some(_) if path.trim_start_matches('/').is_empty() => "/".to_owned(),
-            _ => item_path(path)?,
+            Some(_) if path.trim_start_matches('/').is_empty() => "/".into(),
+            _ => item_path(path)?.into(),
         },
         folder,
         ..Reference::default()
@@ -185,7 +186,11 @@ pub fn parse(text: &str) -> Result<Reference, String> {
                 reference.prefix = Some(value.to_owned());
             }
             "file" => reference.file = yes(value)?,
-            "args" => reference.producer.args.push(value.to_owned()),
+            "args" => reference
+                .producer
+                .get_or_insert_default()
+                .args
+                .push(value.to_owned()),
             "timeout" => {
                 let timeout = value
                     .parse::<u32>()
@@ -194,7 +199,7 @@ pub fn parse(text: &str) -> Result<Reference, String> {
                     .ok_or_else(|| {
                         format!("timeout=`{value}` is not a number of seconds from 1 to 3600")
                     })?;
-                reference.producer.timeout = Some(timeout);
+                reference.producer.get_or_insert_default().timeout = Some(timeout);
             }
             other => {
                 return Err(format!(
@@ -327,8 +332,8 @@ impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "akeyless:/{}", self.item)?;
         match self.folder {
-            Some(Folder::Children) => f.write_str(if self.item == "/" { "*" } else { "/*" })?,
-            Some(Folder::Tree) => f.write_str(if self.item == "/" { "**" } else { "/**" })?,
+            Some(Folder::Children) => f.write_str(if &*self.item == "/" { "*" } else { "/*" })?,
+            Some(Folder::Tree) => f.write_str(if &*self.item == "/" { "**" } else { "/**" })?,
             None => {}
         }
         if self.fan_out {
@@ -348,10 +353,11 @@ impl fmt::Display for Reference {
         if self.file {
             f.write_str("|file=true")?;
         }
-        for arg in &self.producer.args {
+        let producer = self.producer.as_deref().cloned().unwrap_or_default();
+        for arg in &producer.args {
             write!(f, "|args={arg}")?;
         }
-        if let Some(timeout) = self.producer.timeout {
+        if let Some(timeout) = producer.timeout {
             write!(f, "|timeout={timeout}")?;
         }
         Ok(())
@@ -459,7 +465,7 @@ mod tests {
         ];
         for (text, item, field, version, decode) in table {
             let r = ok(text);
-            assert_eq!(r.item, *item, "{text}");
+            assert_eq!(&*r.item, *item, "{text}");
             assert_eq!(r.field, fields(field), "{text}");
             assert_eq!(r.version, *version, "{text}");
             assert_eq!(r.decode, *decode, "{text}");
@@ -530,19 +536,19 @@ mod tests {
         assert_eq!(ok("akeyless://ci/app#*|prefix="), bare);
         let folder = ok("akeyless://ci/app/*|prefix=APP_|file=true");
         assert_eq!(
-            (folder.item.as_str(), folder.folder),
+            (&*folder.item, folder.folder),
             ("/ci/app", Some(Folder::Children))
         );
         assert!(folder.file);
         assert_eq!(ok("akeyless://ci/**").folder, Some(Folder::Tree));
-        assert_eq!(ok("akeyless://*").item, "/", "the whole tree");
+        assert_eq!(&*ok("akeyless://*").item, "/", "the whole tree");
         let dynamic =
             ok("akeyless://ci/cert|args=domain=x.example|args={\"staging\":true}|timeout=300");
         assert_eq!(
-            dynamic.producer.args,
+            dynamic.producer.as_ref().unwrap().args,
             ["domain=x.example", "{\"staging\":true}"]
         );
-        assert_eq!(dynamic.producer.timeout, Some(300));
+        assert_eq!(dynamic.producer.as_ref().unwrap().timeout, Some(300));
         for r in [
             r,
             bare,
@@ -557,8 +563,8 @@ mod tests {
 
     #[test]
     fn plain_item_paths_and_display() {
-        assert_eq!(Reference::item("ci/db").unwrap().item, "/ci/db");
-        assert_eq!(Reference::item("/ci/db").unwrap().item, "/ci/db");
+        assert_eq!(&*Reference::item("ci/db").unwrap().item, "/ci/db");
+        assert_eq!(&*Reference::item("/ci/db").unwrap().item, "/ci/db");
         assert!(Reference::item("").is_err());
         let r = ok("akeyless:/ci/app|decode=base64|jq=.a.b|version=2");
         assert_eq!(

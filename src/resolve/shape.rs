@@ -31,7 +31,7 @@ impl Fetched {
 
     fn into_json(self) -> Result<Value, Reason> {
         match self {
-            Fetched::Text(text) => select::parse_json(text.expose()).map_err(Reason::Field),
+            Fetched::Text(text) => select::parse_json(text.expose()).map_err(Reason::field),
             Fetched::Json(json) => Ok(json),
         }
     }
@@ -46,10 +46,20 @@ pub enum Content {
 
 /// Field selection, decoding and the checks: the fetched item → one output's content.
 pub fn shape(fetched: Fetched, reference: &Reference) -> Result<Content, Reason> {
+    // The common case, a static secret as it is: the value is shared, not copied.
+    if let Fetched::Text(secret) = &fetched {
+        let plain = reference.field.is_empty() && reference.decode.is_none() && !reference.file;
+        if plain {
+            return match secret.expose().contains('\0') {
+                true => Err(Reason::Nul),
+                false => Ok(Content::Text(secret.clone())),
+            };
+        }
+    }
     let text = match reference.field.is_empty() {
         true => fetched.into_text(),
         false => select::text(
-            select::select(fetched.into_json()?, &reference.field).map_err(Reason::Field)?,
+            select::select(fetched.into_json()?, &reference.field).map_err(Reason::field)?,
         ),
     };
     finish(text, reference)
@@ -61,7 +71,7 @@ pub fn fan_out(
     reference: &Reference,
 ) -> Result<(Content, Vec<(String, Content)>), Reason> {
     let json = fetched.clone().into_json()?;
-    let fields = select::fields(json).map_err(Reason::Field)?;
+    let fields = select::fields(json).map_err(Reason::field)?;
     // `X` keeps the JSON as it is: decoding applies to the fields' values.
     let whole = Reference {
         decode: None,
@@ -154,7 +164,7 @@ mod tests {
         let err = |f: Fetched, r: &str| shape(f, &reference(r)).unwrap_err();
         assert_eq!(
             err(text_of("plain"), "akeyless://a#x"),
-            Reason::Field(SelectError::NotJson)
+            Reason::field(SelectError::NotJson)
         );
         assert_eq!(
             err(text_of("%%%"), "akeyless:/a|decode=base64"),
@@ -200,12 +210,12 @@ mod tests {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
         );
         let err = fan_out(Fetched::Json(json!([1])), &reference("akeyless://a#*")).unwrap_err();
-        assert_eq!(err, Reason::Field(SelectError::NotAnObject("an array")));
+        assert_eq!(err, Reason::field(SelectError::NotAnObject("an array")));
         let err = fan_out(
             Fetched::Text(Secret::new("x")),
             &reference("akeyless://a#*"),
         )
         .unwrap_err();
-        assert_eq!(err, Reason::Field(SelectError::NotJson));
+        assert_eq!(err, Reason::field(SelectError::NotJson));
     }
 }

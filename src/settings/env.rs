@@ -56,6 +56,16 @@ impl Env {
         self.vars.remove(name);
     }
 
+    /// How many variables there are.
+    pub fn count(&self) -> usize {
+        self.vars.len()
+    }
+
+    /// A variable's raw value, whatever it holds.
+    pub fn raw(&self, name: &str) -> Option<&std::ffi::OsStr> {
+        self.vars.get(name).map(OsString::as_os_str)
+    }
+
     /// Every variable, in name order, with its raw value.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &OsString)> {
         self.vars.iter().map(|(k, v)| (k.as_str(), v))

@@ -76,6 +76,39 @@ fn all_static_is_auth_plus_one_batched_request() {
 }
 
 #[test]
+fn items_no_listing_shows_are_described_and_fetched_by_their_type() {
+    // One item per page: the look at the folder names only the first dynamic or rotated
+    // secret; the others are refused as statics, described, then fetched as what they are.
+    let mut fixture = default_fixture();
+    fixture.page_size = 1;
+    let world = World::with(fixture);
+    world
+        .akl()
+        .env("DB", "akeyless://ci/db-password")
+        .env("AWS", "akeyless://ci/aws#access_key_id")
+        .env("USER", "akeyless://ci/mysql#user")
+        .env("ROT", "akeyless://ci/rotated-db#password")
+        .env("MISSING_OK", "akeyless://ci/api-token")
+        .args(["env"])
+        .run()
+        .ok()
+        .stderr_has("5 secrets (2 static, 2 dynamic, 1 rotated)");
+    let counts = world.fake.counts();
+    assert_eq!(counts["list-items"], 1, "{counts:?}");
+    assert_eq!(
+        counts["describe-item"], 2,
+        "the two the first page did not show: {counts:?}"
+    );
+    assert_eq!(counts["get-dynamic-secret-value"], 2);
+    assert_eq!(counts["get-rotated-secret-value"], 1);
+    let v = sourced(&world, &["DB", "ROT"]);
+    assert_eq!(
+        v,
+        ["canary-db-password-9b1f0e", "canary-rotated-password-4f6e"]
+    );
+}
+
+#[test]
 fn mixed_types_share_one_dynamic_call_and_fetch_concurrently() {
     let world = World::new();
     world.fake.set_latency(Duration::from_millis(60));
