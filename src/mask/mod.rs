@@ -14,10 +14,11 @@
 mod forms;
 mod scan;
 
-use std::collections::BTreeSet;
+use std::ops::Range;
 use std::sync::Arc;
 
-use scan::Scanner;
+use forms::{Forms, MAX_PATTERN, PIECE_STRIDE};
+use scan::{Piece, Scanner};
 
 pub const MASK: &[u8] = b"[MASKED]";
 
@@ -29,14 +30,26 @@ pub const MIN_LEN: usize = 6;
 const MAX_HELD: usize = 1 << 20;
 
 /// The byte strings to hide.
-#[derive(Debug)]
 pub struct Patterns {
-    /// Owns the patterns, sorted, which also serves "is this a proper prefix of some
-    /// pattern" by binary search.
+    /// Owns the patterns (cut from the values and the forms derived from them), sorted,
+    /// which also serves "is this a proper prefix of some pattern".
     scanner: Scanner,
+    /// Every value given, masked or too short, as the index of its source, sorted by its
+    /// bytes: the values a new set need not add again.
+    values: Vec<u32>,
     max_len: usize,
     /// Which bytes start a pattern: most output positions are rejected by this table.
     first: [bool; 256],
+}
+
+impl std::fmt::Debug for Patterns {
+    // The patterns are secrets: only their number is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Patterns")
+            .field("values", &self.values.len())
+            .field("scanner", &self.scanner)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A secret that could not be masked in full, for the caller's warning.
@@ -50,12 +63,22 @@ pub enum TooShort {
 
 impl Patterns {
     /// Patterns for every secret; returns, per secret (by index), what was too short.
-    pub fn new<'a>(
-        secrets: impl IntoIterator<Item = &'a str>,
+    pub fn new<S: Into<String>>(
+        secrets: impl IntoIterator<Item = S>,
     ) -> (Patterns, Vec<(usize, TooShort)>) {
-        let mut set: BTreeSet<Vec<u8>> = BTreeSet::new();
+        Patterns::build(Scanner::new(Vec::new(), &[], Vec::new()), Vec::new()).with(secrets)
+    }
+
+    /// These patterns and those of `secrets`; returns, per secret (by index), what was too
+    /// short. The values already here are shared, not copied, and a value given as a
+    /// `String` becomes the new set's own copy: a huge value is held once.
+    pub fn with<S: Into<String>>(
+        &self,
+        secrets: impl IntoIterator<Item = S>,
+    ) -> (Patterns, Vec<(usize, TooShort)>) {
+        let mut secrets: Vec<String> = secrets.into_iter().map(Into::into).collect();
         let mut short = Vec::new();
-        for (i, value) in secrets.into_iter().enumerate() {
+        for (i, value) in secrets.iter().enumerate() {
             if value.is_empty() {
                 continue;
             }
@@ -63,59 +86,77 @@ impl Patterns {
                 short.push((i, TooShort::Value { len: value.len() }));
                 continue;
             }
-            forms::of_value(value, &mut set);
             if value.contains('\n') {
-                let mut count = 0;
-                for line in value.split('\n').map(|l| l.trim_end_matches('\r')) {
-                    match line.len() {
-                        0 => {}
-                        n if n < MIN_LEN => count += 1,
-                        _ => forms::of_line(line, &mut set),
-                    }
-                }
+                let count = value
+                    .split('\n')
+                    .map(|l| l.trim_end_matches('\r').len())
+                    .filter(|&n| n > 0 && n < MIN_LEN)
+                    .count();
                 if count > 0 {
                     short.push((i, TooShort::Lines { count }));
                 }
             }
-            // A JSON value's strings are its secrets (fields shorter than MIN_LEN are ids,
-            // ports and TTLs, and are skipped without a warning).
-            if let Ok(json) = serde_json::from_str::<serde_json::Value>(value) {
-                for leaf in forms::strings(&json) {
-                    if leaf.len() >= MIN_LEN {
-                        forms::of_value(leaf, &mut set);
-                    }
-                }
+        }
+        // Each value once, whatever the order or the repeats.
+        let mut order: Vec<usize> = (0..secrets.len())
+            .filter(|&i| !secrets[i].is_empty() && !self.knows(&secrets[i]))
+            .collect();
+        order.sort_by(|&a, &b| secrets[a].cmp(&secrets[b]));
+        order.dedup_by(|a, b| secrets[*a] == secrets[*b]);
+
+        let mut sources = self.scanner.sources().to_vec();
+        let mut pieces = Vec::new();
+        let mut values = self.values.clone();
+        for i in order {
+            let value = std::mem::take(&mut secrets[i]);
+            let mut forms = Forms::default();
+            if value.len() >= MIN_LEN {
+                forms_of(&value, &mut forms);
+            }
+            let own = sources.len() as u32;
+            for (in_value, range) in forms.spans {
+                cut(if in_value { own } else { own + 1 }, range, &mut pieces);
+            }
+            sources.push(Arc::new(value.into_bytes()));
+            values.push(own);
+            if !forms.derived.is_empty() {
+                forms.derived.shrink_to_fit();
+                sources.push(Arc::new(forms.derived));
             }
         }
-        set.retain(|p| p.len() >= MIN_LEN);
-        (Patterns::from_set(set), short)
+        values.sort_by(|&a, &b| sources[a as usize].cmp(&sources[b as usize]));
+        let scanner = Scanner::new(sources, self.scanner.pieces(), pieces);
+        (Patterns::build(scanner, values), short)
     }
 
-    fn from_set(set: BTreeSet<Vec<u8>>) -> Patterns {
-        let sorted: Vec<Vec<u8>> = set.into_iter().collect();
+    fn build(scanner: Scanner, values: Vec<u32>) -> Patterns {
         let mut first = [false; 256];
-        for p in &sorted {
-            first[usize::from(p[0])] = true;
+        for i in 0..scanner.len() {
+            first[usize::from(scanner.pattern(i)[0])] = true;
         }
         Patterns {
-            max_len: sorted.iter().map(Vec::len).max().unwrap_or(0),
-            scanner: Scanner::new(sorted),
+            max_len: scanner
+                .pieces()
+                .iter()
+                .map(|p| p.len as usize)
+                .max()
+                .unwrap_or(0),
+            scanner,
+            values,
             first,
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.scanner.patterns().is_empty()
+    /// Whether `value` was given to these patterns (masked, or reported too short).
+    pub fn knows(&self, value: &str) -> bool {
+        let sources = self.scanner.sources();
+        self.values
+            .binary_search_by(|&v| sources[v as usize].as_slice().cmp(value.as_bytes()))
+            .is_ok()
     }
 
-    /// Whether `s` is a proper prefix of some pattern (so more bytes could complete one).
-    fn is_proper_prefix(&self, s: &[u8]) -> bool {
-        let sorted = self.scanner.patterns();
-        let i = sorted.partition_point(|p| p.as_slice() < s);
-        sorted[i..]
-            .iter()
-            .take(2) // `s` itself may be a pattern; the next one decides
-            .any(|p| p.len() > s.len() && p.starts_with(s))
+    pub fn is_empty(&self) -> bool {
+        self.scanner.len() == 0
     }
 
     /// The length of the longest suffix of `buf` that could still grow into a pattern.
@@ -123,7 +164,7 @@ impl Patterns {
         let window = buf.len().min(self.max_len.saturating_sub(1));
         (buf.len() - window..buf.len())
             .find(|&start| {
-                self.first[usize::from(buf[start])] && self.is_proper_prefix(&buf[start..])
+                self.first[usize::from(buf[start])] && self.scanner.is_proper_prefix(&buf[start..])
             })
             .map_or(0, |start| buf.len() - start)
     }
@@ -138,6 +179,54 @@ impl Patterns {
         });
         runs
     }
+}
+
+/// Every form of a secret: the value's own, each line's for a multi-line value, and each
+/// string's for a JSON value.
+fn forms_of(value: &str, forms: &mut Forms) {
+    forms::of_value(value, Some(0..value.len()), forms);
+    if value.contains('\n') {
+        let mut at = 0;
+        for line in value.split('\n') {
+            let text = line.trim_end_matches('\r');
+            if text.len() >= MIN_LEN {
+                forms::of_line(text.as_bytes(), at..at + text.len(), forms);
+            }
+            at += line.len() + 1;
+        }
+    }
+    // A JSON value's strings are its secrets (fields shorter than MIN_LEN are ids, ports
+    // and TTLs, and are skipped without a warning).
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(value) {
+        for leaf in forms::strings(&json) {
+            if leaf.len() >= MIN_LEN {
+                forms::of_value(leaf, None, forms);
+            }
+        }
+    }
+}
+
+/// Adds the form at `range` of source `source` as patterns: one, or overlapping pieces
+/// when it is long. Forms shorter than `MIN_LEN` are not masked.
+fn cut(source: u32, range: Range<usize>, pieces: &mut Vec<Piece>) {
+    let piece = |start: usize, len: usize| Piece {
+        source,
+        start: start as u32,
+        len: len as u32,
+    };
+    if range.len() < MIN_LEN {
+        return;
+    }
+    if range.len() <= MAX_PATTERN {
+        pieces.push(piece(range.start, range.len()));
+        return;
+    }
+    let mut start = range.start;
+    while start + MAX_PATTERN < range.end {
+        pieces.push(piece(start, MAX_PATTERN));
+        start += PIECE_STRIDE;
+    }
+    pieces.push(piece(range.end - MAX_PATTERN, MAX_PATTERN));
 }
 
 /// One output stream's redactor.
