@@ -117,7 +117,10 @@ fn receive(stream: &mut UnixStream) -> std::result::Result<Vec<Secret>, String> 
         }
         let mut value = vec![0; len];
         reader.read_exact(&mut value).map_err(|e| e.to_string())?;
-        values.push(Secret::new(String::from_utf8_lossy(&value).into_owned()));
+        // Valid UTF-8 becomes the value as it is, without a copy (a value may be many MiB).
+        let value = String::from_utf8(value)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        values.push(Secret::new(value));
     }
 }
 
