@@ -10,6 +10,8 @@
 //! back only while it could still be the start of one (the longest suffix of the output so
 //! far that is a proper prefix of some pattern). Overlapping occurrences merge into one
 //! `[MASKED]`, so the output does not depend on how the stream was split into chunks.
+//! When the stream goes quiet the caller writes the held bytes anyway (`flush_held`); they
+//! stay as context, so the rest of a secret that started in them is masked when it comes.
 
 mod forms;
 mod scan;
@@ -234,10 +236,11 @@ fn cut(source: u32, range: Range<usize>, pieces: &mut Vec<Piece>) {
 pub struct Redactor {
     patterns: Arc<Patterns>,
     /// Bytes not yet written: possibly the start of a secret, or a secret that could
-    /// still merge with the next one.
+    /// still merge with the next one; and before them, bytes written already that are
+    /// kept as context.
     held: Vec<u8>,
-    /// How many leading bytes of `held` were already written masked (only after a forced
-    /// emission; they stay as context for matches that start inside them).
+    /// How many leading bytes of `held` were already written (after a forced emission or
+    /// a flush; they stay as context for occurrences that start in them and end later).
     written: usize,
 }
 
@@ -254,6 +257,11 @@ impl Redactor {
     /// runs). Bytes still held are judged again with them.
     pub fn set_patterns(&mut self, patterns: Arc<Patterns>) {
         self.patterns = patterns;
+    }
+
+    /// How many bytes are held back, not yet written.
+    pub fn pending(&self) -> usize {
+        self.held.len() - self.written
     }
 
     /// Takes the next chunk of the stream and appends what can be written to `out`.
@@ -276,6 +284,19 @@ impl Redactor {
         }
     }
 
+    /// The stream went quiet: writes every byte held back, as if it had ended (a partial
+    /// line, a prompt, must not wait for the next write). Should the stream go on to
+    /// complete a secret that started in them, the rest of it is masked: the bytes that
+    /// could still start one stay as context.
+    pub fn flush_held(&mut self, out: &mut Vec<u8>) {
+        let len = self.held.len();
+        let context = self.patterns.open_suffix(&self.held);
+        let (keep_from, _) = settle(&self.patterns, &self.held, self.written, len, out);
+        debug_assert_eq!(keep_from, len, "everything held is written");
+        self.held.drain(..len - context);
+        self.written = context;
+    }
+
     /// The stream ended: nothing can grow any more.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         self.settle_held(self.held.len(), out);
@@ -290,8 +311,8 @@ impl Redactor {
 
 /// Writes to `out` everything of `buf` that is settled: bytes before `open` that no future
 /// byte can make part of a secret, and masked runs that end by `open`. The first `written`
-/// bytes were written already. Returns where the unsettled tail starts and how many of its
-/// bytes were written already (masked, kept as context for occurrences starting in them).
+/// bytes were written already. Returns where the tail to keep starts and how many of its
+/// bytes were written already (kept as context for occurrences that start in them).
 fn settle(
     patterns: &Patterns,
     buf: &[u8],
@@ -301,6 +322,9 @@ fn settle(
 ) -> (usize, usize) {
     let mut pos = written;
     let mut settled = open;
+    // Where the tail to keep starts: a held run is kept from its start, even when that
+    // lies in bytes written already (it began before a flush), so it is still recognised.
+    let mut keep = open;
     for (s, e) in patterns.runs(buf) {
         if e <= pos {
             continue; // already written masked
@@ -315,6 +339,7 @@ fn settle(
                 settled = open;
             } else {
                 settled = settled.min(s.max(pos));
+                keep = s;
             }
             break;
         }
@@ -326,7 +351,7 @@ fn settle(
         out.extend_from_slice(&buf[pos..settled]);
         pos = settled;
     }
-    let keep_from = settled.min(pos);
+    let keep_from = keep.min(settled).min(pos);
     (keep_from, pos - keep_from)
 }
 
@@ -476,6 +501,86 @@ mod tests {
         assert!(!out.windows(6).any(|w| w == b"aaaaaa"));
     }
 
+    #[test]
+    fn a_flush_writes_what_is_held_and_the_rest_of_a_secret_is_masked() {
+        let p = patterns(&["24f0c3a9-deploy-key", "Enter-the-vault-token"]);
+        let mut r = Redactor::new(p.clone());
+        let mut out = Vec::new();
+        r.push(b"Uploading artifact app.jar: 42", &mut out);
+        assert_eq!(out, b"Uploading artifact app.jar: 4");
+        assert_eq!(r.pending(), 1, "`2` could start the key");
+        r.flush_held(&mut out);
+        assert_eq!(
+            out, b"Uploading artifact app.jar: 42",
+            "the quiet stream shows all"
+        );
+        assert_eq!(r.pending(), 0);
+        r.push(b"4f0c3a9-deploy-key uploaded\n", &mut out);
+        assert_eq!(
+            out, b"Uploading artifact app.jar: 42[MASKED] uploaded\n",
+            "what completes the key after the flush is masked"
+        );
+        // A prompt that is not a secret after all just carries on.
+        out.clear();
+        r.push(b"Enter the deploy target: ", &mut out);
+        r.flush_held(&mut out);
+        r.push(b"prod\n", &mut out);
+        r.finish(&mut out);
+        assert_eq!(out, b"Enter the deploy target: prod\n");
+        // Flushing twice, or with nothing held, writes nothing again.
+        out.clear();
+        r.push(b"Enter-the", &mut out);
+        r.flush_held(&mut out);
+        r.flush_held(&mut out);
+        r.push(b"-vault", &mut out);
+        r.flush_held(&mut out);
+        r.push(b"-token!", &mut out);
+        r.finish(&mut out);
+        assert_eq!(out, b"Enter-the-vault[MASKED]!");
+    }
+
+    /// What the output must be when the stream is flushed at `flushes` (offsets into
+    /// `input`): a byte is masked when an occurrence covering it is complete by the first
+    /// flush after it, or by the end; adjacent masked bytes show as one `[MASKED]`.
+    fn flushed_reference(p: &Patterns, input: &[u8], flushes: &[usize]) -> Vec<u8> {
+        let mut masked = vec![false; input.len()];
+        p.scanner.each(input, |s, e| {
+            for (i, m) in masked.iter_mut().enumerate().take(e).skip(s) {
+                let next_flush = flushes.iter().copied().find(|&f| f > i);
+                if e <= next_flush.unwrap_or(input.len()) {
+                    *m = true;
+                }
+            }
+        });
+        let mut out = Vec::new();
+        for (i, &b) in input.iter().enumerate() {
+            match masked[i] {
+                true if i > 0 && masked[i - 1] => {}
+                true => out.extend_from_slice(MASK),
+                false => out.push(b),
+            }
+        }
+        out
+    }
+
+    /// `[MASKED][MASKED]` as one: where a flush cut a run, it is masked in two parts.
+    fn merged_masks(out: &[u8]) -> Vec<u8> {
+        let mut merged: Vec<u8> = Vec::new();
+        let mut rest = out;
+        while !rest.is_empty() {
+            if rest.starts_with(MASK) {
+                if !merged.ends_with(MASK) {
+                    merged.extend_from_slice(MASK);
+                }
+                rest = &rest[MASK.len()..];
+            } else {
+                merged.push(rest[0]);
+                rest = &rest[1..];
+            }
+        }
+        merged
+    }
+
     fn secret() -> impl Strategy<Value = String> {
         "[A-Za-z0-9+/=_!$-]{6,24}"
     }
@@ -501,6 +606,46 @@ mod tests {
             }
             let out = redact(&p, &input, chunk);
             prop_assert_eq!(&out, &reference(&p, &input));
+            for s in &secrets {
+                prop_assert!(!out.windows(s.len()).any(|w| w == s.as_bytes()), "{} leaked", s);
+            }
+        }
+
+        /// Secrets cut by quiet periods: what arrived before a flush is written as it is, what
+        /// completes a secret after it is masked, and no secret ever shows whole.
+        #[test]
+        fn flushes_show_what_was_held_and_mask_what_completes_a_secret(
+            secrets in prop::collection::vec(secret(), 1..4),
+            noise in prop::collection::vec(any::<u8>(), 0..300),
+            inserts in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 1..8),
+            cuts in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 0..16),
+        ) {
+            let p = patterns(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+            let mut input = noise.clone();
+            for (at, which) in &inserts {
+                let s = secrets[which.index(secrets.len())].as_bytes();
+                let at = at.index(input.len() + 1);
+                input.splice(at..at, s.iter().copied());
+            }
+            let mut cuts: Vec<(usize, bool)> =
+                cuts.iter().map(|(at, flush)| (at.index(input.len() + 1), *flush)).collect();
+            cuts.sort_unstable();
+            cuts.dedup_by_key(|c| c.0);
+            let mut r = Redactor::new(p.clone());
+            let mut out = Vec::new();
+            let mut from = 0;
+            for &(at, flush) in &cuts {
+                r.push(&input[from..at], &mut out);
+                if flush {
+                    r.flush_held(&mut out);
+                    prop_assert_eq!(r.pending(), 0);
+                }
+                from = at;
+            }
+            r.push(&input[from..], &mut out);
+            r.finish(&mut out);
+            let flushes: Vec<usize> = cuts.iter().filter(|c| c.1).map(|c| c.0).collect();
+            prop_assert_eq!(merged_masks(&out), flushed_reference(&p, &input, &flushes));
             for s in &secrets {
                 prop_assert!(!out.windows(s.len()).any(|w| w == s.as_bytes()), "{} leaked", s);
             }
