@@ -9,8 +9,10 @@
 //! its full length.
 //!
 //! Each jump depends on the table entry the previous one read, so one window is bound by
-//! memory latency rather than throughput: the text is cut into four lanes whose windows
-//! slide side by side, and the processor overlaps their lookups.
+//! memory latency rather than throughput: the text is cut into eight lanes whose windows
+//! slide side by side, and the processor overlaps their lookups. The lanes take blocks of
+//! steps that none of them can finish early, note the windows whose jump is zero without
+//! a branch, and check those after each block.
 //!
 //! A window whose jump is zero is a candidate. Patterns that share their first window of
 //! bytes form a group (they are adjacent in sorted order); a bitmap and a hash table of
@@ -32,6 +34,48 @@ const SHIFT_BITS: u32 = 16;
 const SEEN_BITS: u32 = 16;
 /// Below this many window positions per lane, one lane does the whole text.
 const MIN_LANE: usize = 1 << 12;
+/// Lanes scanned side by side.
+const LANES: usize = 8;
+/// Steps each lane takes between two looks at the windows whose jump was zero.
+const STEPS: usize = 64;
+
+/// `$body` once for each lane, with `$k` a constant: the lanes' state stays in registers.
+macro_rules! each_lane {
+    ($k:ident => $body:expr) => {{
+        {
+            const $k: usize = 0;
+            $body;
+        }
+        {
+            const $k: usize = 1;
+            $body;
+        }
+        {
+            const $k: usize = 2;
+            $body;
+        }
+        {
+            const $k: usize = 3;
+            $body;
+        }
+        {
+            const $k: usize = 4;
+            $body;
+        }
+        {
+            const $k: usize = 5;
+            $body;
+        }
+        {
+            const $k: usize = 6;
+            $body;
+        }
+        {
+            const $k: usize = 7;
+            $body;
+        }
+    }};
+}
 const NONE: u32 = u32::MAX;
 /// Groups of at least this many patterns are split further (see `Group`).
 const SPLIT_FROM: usize = 4;
@@ -53,6 +97,8 @@ pub struct Scanner {
     /// For each pattern, the longest other pattern that is a prefix of it, or `NONE`.
     parent: Vec<u32>,
     window: usize,
+    /// The longest jump: `window - BLOCK + 1`.
+    most: u8,
     /// Indexed by a hash of `BLOCK` bytes: a fixed-size array needs no bounds check.
     shift: Box<[u8; 1 << SHIFT_BITS]>,
     /// Which 16-bit hashes of a window are some group's.
@@ -160,16 +206,19 @@ impl Scanner {
             });
             let start = &this[..window];
             for j in 0..=window - BLOCK {
-                let slot = &mut shift[block_hash(start[j], start[j + 1], start[j + 2])];
+                let block = u32::from(start[j])
+                    | u32::from(start[j + 1]) << 8
+                    | u32::from(start[j + 2]) << 16;
+                let slot = &mut shift[block_hash(block)];
                 *slot = (*slot).min((window - BLOCK - j) as u8);
             }
-            let k = key(start);
+            let k = key(start, 0, window);
             seen[seen_index(k)] |= seen_bit(k);
         }
         let mut slots = vec![(0, NONE); (groups.len() * 2).next_power_of_two().max(2)];
         let mask = slots.len() - 1;
         for (n, g) in groups.iter().enumerate() {
-            let k = key(&bytes(&pieces[g.lo as usize])[..window]);
+            let k = key(bytes(&pieces[g.lo as usize]), 0, window);
             let mut at = k as usize & mask;
             while slots[at].1 != NONE {
                 at = (at + 1) & mask;
@@ -208,6 +257,7 @@ impl Scanner {
             pieces,
             parent,
             window,
+            most,
             shift,
             seen,
             groups,
@@ -240,7 +290,7 @@ impl Scanner {
     pub fn is_proper_prefix(&self, s: &[u8]) -> bool {
         let (lo, hi, known) = match s.len() >= self.window {
             // Only the group of patterns that start with `s`'s window can continue it.
-            true => match self.group(key(&s[..self.window]), s) {
+            true => match self.group(key(s, 0, self.window), s) {
                 Some(g) => (
                     self.groups[g].lo as usize,
                     self.groups[g].hi as usize,
@@ -262,38 +312,67 @@ impl Scanner {
         if self.pieces.is_empty() || text.len() < m {
             return;
         }
-        // Window `w` covers text[w..w + m]; each lane owns a quarter of the windows.
+        // Window `w` covers text[w..w + m]; lane `k` owns the k-th eighth of the windows.
         let windows = text.len() - m + 1;
-        if windows < 4 * MIN_LANE {
+        if windows < LANES * MIN_LANE || text.len() >= u32::MAX as usize {
             self.lane(text, m - 1, text.len(), &mut found);
             return;
         }
-        let q = windows / 4;
-        let limit = [q + m - 1, 2 * q + m - 1, 3 * q + m - 1, text.len()];
-        let (mut e0, mut e1, mut e2, mut e3) = (m - 1, q + m - 1, 2 * q + m - 1, 3 * q + m - 1);
-        // Lane 0's occurrences come first and go straight out; the others wait their turn.
-        let mut later: [Vec<(usize, usize)>; 3] = Default::default();
-        while e0 < limit[0] && e1 < limit[1] && e2 < limit[2] && e3 < limit[3] {
-            let s0 = self.jump(text, e0);
-            let s1 = self.jump(text, e1);
-            let s2 = self.jump(text, e2);
-            let s3 = self.jump(text, e3);
-            if s0 != 0 && s1 != 0 && s2 != 0 && s3 != 0 {
-                e0 += s0;
-                e1 += s1;
-                e2 += s2;
-                e3 += s3;
-                continue;
+        let q = windows / LANES;
+        let most = u32::from(self.most);
+        let shift = &*self.shift;
+        // Each lane's window end, and where its windows end.
+        let mut end: [u32; LANES] = std::array::from_fn(|k| (k * q + m - 1) as u32);
+        let limit: [u32; LANES] = std::array::from_fn(|k| match k + 1 == LANES {
+            true => text.len() as u32,
+            false => ((k + 1) * q + m - 1) as u32,
+        });
+        // The windows whose jump was zero, per lane, checked after every block of steps.
+        let mut zero = [[0u32; STEPS]; LANES];
+        let mut zeros = [0usize; LANES];
+        // Lane 0's occurrences go straight out; the others' wait their turn.
+        let mut later: [Vec<(usize, usize)>; LANES] = Default::default();
+        loop {
+            // As many steps as every lane can take before its limit (a step moves a window
+            // at most `most` bytes), so that no lane checks its own.
+            let mut steps = STEPS as u32;
+            each_lane!(K => steps = steps.min(limit[K].saturating_sub(end[K]) / most));
+            if steps == 0 {
+                break;
             }
-            e0 += self.step(text, e0, s0, &mut found);
-            e1 += self.step(text, e1, s1, &mut |s, e| later[0].push((s, e)));
-            e2 += self.step(text, e2, s2, &mut |s, e| later[1].push((s, e)));
-            e3 += self.step(text, e3, s3, &mut |s, e| later[2].push((s, e)));
+            for _ in 0..steps {
+                each_lane!(K => {
+                    // One bounds check for the block's three bytes, none for the rest
+                    // (`% STEPS` never changes the index: a lane records at most one
+                    // window per step).
+                    let e = end[K] as usize;
+                    assert!(e < text.len() && e >= 2);
+                    let block = u32::from(text[e - 2])
+                        | u32::from(text[e - 1]) << 8
+                        | u32::from(text[e]) << 16;
+                    let jump = u32::from(shift[block_hash(block)]);
+                    zero[K][zeros[K] % STEPS] = end[K];
+                    zeros[K] += usize::from(jump == 0);
+                    end[K] += jump.max(1);
+                });
+            }
+            for (k, (zero, zeros)) in zero.iter().zip(&mut zeros).enumerate() {
+                for &at in &zero[..*zeros] {
+                    match k {
+                        0 => self.check(text, at as usize, &mut found),
+                        _ => self.check(text, at as usize, &mut |s, e| later[k].push((s, e))),
+                    }
+                }
+                *zeros = 0;
+            }
         }
-        self.lane(text, e0, limit[0], &mut found);
-        self.lane(text, e1, limit[1], &mut |s, e| later[0].push((s, e)));
-        self.lane(text, e2, limit[2], &mut |s, e| later[1].push((s, e)));
-        self.lane(text, e3, limit[3], &mut |s, e| later[2].push((s, e)));
+        for (k, later) in later.iter_mut().enumerate() {
+            let (end, limit) = (end[k] as usize, limit[k] as usize);
+            match k {
+                0 => self.lane(text, end, limit, &mut found),
+                _ => self.lane(text, end, limit, &mut |s, e| later.push((s, e))),
+            }
+        }
         for (s, e) in later.into_iter().flatten() {
             found(s, e);
         }
@@ -302,36 +381,30 @@ impl Scanner {
     /// One lane on its own: windows ending at `end` and up to (not at) `limit`.
     fn lane(&self, text: &[u8], mut end: usize, limit: usize, found: &mut dyn FnMut(usize, usize)) {
         while end < limit {
-            let s = self.jump(text, end);
-            end += self.step(text, end, s, found);
+            let jump = self.jump(text, end);
+            if jump == 0 {
+                self.check(text, end, found);
+            }
+            end += jump.max(1);
         }
     }
 
     /// How far the window ending at `end` may jump; 0 when it may start a pattern.
     #[inline(always)]
     fn jump(&self, text: &[u8], end: usize) -> usize {
-        usize::from(self.shift[block_hash(text[end - 2], text[end - 1], text[end])])
+        let block =
+            u32::from(text[end - 2]) | u32::from(text[end - 1]) << 8 | u32::from(text[end]) << 16;
+        usize::from(self.shift[block_hash(block)])
     }
 
-    /// Checks a window whose jump is zero (reporting what starts there) and says how far to
-    /// move on; any other jump is returned as it is.
+    /// Checks the window ending at `end`, whose jump is zero, and reports what starts there.
     #[inline(always)]
-    fn step(
-        &self,
-        text: &[u8],
-        end: usize,
-        jump: usize,
-        found: &mut dyn FnMut(usize, usize),
-    ) -> usize {
-        if jump != 0 {
-            return jump;
-        }
+    fn check(&self, text: &[u8], end: usize, found: &mut dyn FnMut(usize, usize)) {
         let start = end + 1 - self.window;
-        let k = key(&text[start..=end]);
+        let k = key(text, start, self.window);
         if self.seen[seen_index(k)] & seen_bit(k) != 0 {
             self.candidate(text, start, k, found);
         }
-        1
     }
 
     /// Reports every pattern that starts at `start`, whose window's key is `k`.
@@ -442,8 +515,7 @@ fn compare_from(pattern: &[u8], text: &[u8], from: usize) -> (Ordering, usize) {
     let n = pattern.len().min(text.len());
     let mut i = from.min(n);
     while i + 8 <= n {
-        let a = u64::from_le_bytes(pattern[i..i + 8].try_into().expect("8 bytes"));
-        let b = u64::from_le_bytes(text[i..i + 8].try_into().expect("8 bytes"));
+        let (a, b) = (load8(pattern, i), load8(text, i));
         if a != b {
             i += ((a ^ b).trailing_zeros() / 8) as usize;
             return (pattern[i].cmp(&text[i]), i);
@@ -474,8 +546,7 @@ fn order(a: &[u8], b: &[u8]) -> Ordering {
     let n = a.len().min(b.len());
     let mut i = 0;
     while i + 8 <= n {
-        let x = u64::from_be_bytes(a[i..i + 8].try_into().expect("8 bytes"));
-        let y = u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let (x, y) = (load8(a, i).swap_bytes(), load8(b, i).swap_bytes());
         if x != y {
             return x.cmp(&y);
         }
@@ -487,7 +558,7 @@ fn order(a: &[u8], b: &[u8]) -> Ordering {
 /// Eight bytes of `bytes` at `at`.
 #[inline]
 fn word(bytes: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+    load8(bytes, at)
 }
 
 /// The key of a part of split group `g`: its patterns' eight bytes `w` after the shared
@@ -498,37 +569,50 @@ fn split_key(g: usize, w: u64) -> u64 {
     (h ^ h >> 32).wrapping_mul(0xD6E8_FEB8_6659_FD93)
 }
 
-/// A hash of `BLOCK` bytes (the scan's hottest line; inlined even when optimising for size).
+/// A hash of `BLOCK` bytes, the first in the low byte (the scan's hottest line; inlined
+/// even when optimising for size).
 #[inline(always)]
-fn block_hash(a: u8, b: u8, c: u8) -> usize {
-    let x = u32::from(a) | u32::from(b) << 8 | u32::from(c) << 16;
-    (x.wrapping_mul(0x9E37_79B1) >> (32 - SHIFT_BITS)) as usize
+fn block_hash(block: u32) -> usize {
+    (block.wrapping_mul(0x9E37_79B1) >> (32 - SHIFT_BITS)) as usize
 }
 
-/// A hash of a window (`BLOCK` to `MAX_WINDOW` bytes), to look up its group; a match is
-/// always confirmed byte by byte.
+/// A hash of the window of `n` (`BLOCK` to `MAX_WINDOW`) bytes at `start` of `text`, to
+/// look up its group; a match is always confirmed byte by byte.
 #[inline(always)]
-fn key(window: &[u8]) -> u64 {
-    let n = window.len();
+fn key(text: &[u8], start: usize, n: usize) -> u64 {
     let (lo, hi) = if n >= 8 {
-        (
-            u64::from_le_bytes(window[..8].try_into().expect("8 bytes")),
-            u64::from_le_bytes(window[n - 8..].try_into().expect("8 bytes")),
-        )
+        (load8(text, start), load8(text, start + n - 8))
     } else if n >= 4 {
-        (
-            u64::from(u32::from_le_bytes(window[..4].try_into().expect("4 bytes"))),
-            u64::from(u32::from_le_bytes(
-                window[n - 4..].try_into().expect("4 bytes"),
-            )),
-        )
+        (load4(text, start), load4(text, start + n - 4))
     } else {
+        let window = &text[start..start + n];
         (window.iter().fold(0, |h, &b| h << 8 | u64::from(b)), 0)
     };
     // Every bit of the result depends on every input bit: the low ones index the table
     // of groups, the high ones the bitmap.
     let h = (lo ^ hi.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (h ^ h >> 32).wrapping_mul(0xD6E8_FEB8_6659_FD93)
+}
+
+/// Eight bytes of `t` at `i`, little-endian. Byte by byte, which the compiler turns into
+/// one load, where a slice would call out of line when optimising for size.
+#[inline(always)]
+fn load8(t: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes([
+        t[i],
+        t[i + 1],
+        t[i + 2],
+        t[i + 3],
+        t[i + 4],
+        t[i + 5],
+        t[i + 6],
+        t[i + 7],
+    ])
+}
+
+#[inline(always)]
+fn load4(t: &[u8], i: usize) -> u64 {
+    u64::from(u32::from_le_bytes([t[i], t[i + 1], t[i + 2], t[i + 3]]))
 }
 
 #[inline(always)]
@@ -670,7 +754,10 @@ mod tests {
         #[test]
         fn agrees_with_a_naive_search_across_lanes(
             patterns in prop::collection::btree_set("[ab]{0,20}[abc]{3,6}", 1..40),
-            text in prop::collection::vec(prop::sample::select(b"aabbc".to_vec()), 4 * MIN_LANE..5 * MIN_LANE + 40),
+            text in prop::collection::vec(
+                prop::sample::select(b"aabbc".to_vec()),
+                LANES * MIN_LANE..(LANES + 1) * MIN_LANE + 40,
+            ),
         ) {
             let patterns: Vec<Vec<u8>> = patterns.into_iter().map(String::into_bytes).collect();
             let scanner = scanner(&patterns);
@@ -685,7 +772,9 @@ mod tests {
         ) {
             let patterns: Vec<Vec<u8>> = patterns.into_iter().map(String::into_bytes).collect();
             let scanner = scanner(&patterns);
-            let want = patterns.iter().any(|p| p.len() > probe.len() && p.starts_with(probe.as_bytes()));
+            let want = patterns
+                .iter()
+                .any(|p| p.len() > probe.len() && p.starts_with(probe.as_bytes()));
             prop_assert_eq!(scanner.is_proper_prefix(probe.as_bytes()), want);
         }
     }
