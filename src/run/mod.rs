@@ -268,8 +268,12 @@ fn pump(
         let (mut epoch, patterns) = masker.patterns();
         let mut redactor = Redactor::new(patterns);
         let mut sink: Box<dyn Write> = match sink {
-            Sink::Stdout => Box::new(io::stdout()),
-            Sink::Stderr => Box::new(io::stderr()),
+            Sink::Stdout => {
+                unbuffered(io::stdout().as_fd()).unwrap_or_else(|| Box::new(io::stdout()))
+            }
+            Sink::Stderr => {
+                unbuffered(io::stderr().as_fd()).unwrap_or_else(|| Box::new(io::stderr()))
+            }
         };
         let mut buf = vec![0; PIPE_SIZE];
         let mut out = Vec::with_capacity(buf.len() + 64);
@@ -325,6 +329,14 @@ fn pump(
         write(&out);
         let _ = done.send(());
     });
+}
+
+/// A descriptor of our own for stdout or stderr, written without std's line buffering:
+/// the pump writes whole chunks and flushes each, and std would scan every chunk for its
+/// last newline (all of it, in output that is one long line).
+fn unbuffered(fd: BorrowedFd<'_>) -> Option<Box<dyn Write>> {
+    let file = std::fs::File::from(fd.try_clone_to_owned().ok()?);
+    Some(Box::new(file))
 }
 
 /// Whether `from` has something to read (or has closed) within `wait`. A failed wait
