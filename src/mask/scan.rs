@@ -29,7 +29,7 @@ use std::sync::Arc;
 const BLOCK: usize = 3;
 /// The window is at most this long: the longer, the further it jumps.
 const MAX_WINDOW: usize = 16;
-const SHIFT_BITS: u32 = 16;
+const SHIFT_BITS: u32 = 17;
 /// The bitmap of group windows: one bit per value of a 16-bit hash.
 const SEEN_BITS: u32 = 16;
 /// Below this many window positions per lane, one lane does the whole text.
