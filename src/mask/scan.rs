@@ -11,8 +11,8 @@
 //! Each jump depends on the table entry the previous one read, so one window is bound by
 //! memory latency rather than throughput: the text is cut into eight lanes whose windows
 //! slide side by side, and the processor overlaps their lookups. The lanes take blocks of
-//! steps that none of them can finish early, note the windows whose jump is zero without
-//! a branch, and check those after each block.
+//! steps that none of them can finish early, with no branch: a window whose jump is zero
+//! stays where it is until the block ends, and is checked then.
 //!
 //! A window whose jump is zero is a candidate. Patterns that share their first window of
 //! bytes form a group (they are adjacent in sorted order); a bitmap and a hash table of
@@ -36,8 +36,8 @@ const SEEN_BITS: u32 = 16;
 const MIN_LANE: usize = 1 << 12;
 /// Lanes scanned side by side.
 const LANES: usize = 8;
-/// Steps each lane takes between two looks at the windows whose jump was zero.
-const STEPS: usize = 64;
+/// Steps each lane takes between two looks at whether its window's jump was zero.
+const STEPS: usize = 8;
 
 /// `$body` once for each lane, with `$k` a constant: the lanes' state stays in registers.
 macro_rules! each_lane {
@@ -319,7 +319,6 @@ impl Scanner {
             return;
         }
         let q = windows / LANES;
-        let most = u32::from(self.most);
         let shift = &*self.shift;
         // Each lane's window end, and where its windows end.
         let mut end: [u32; LANES] = std::array::from_fn(|k| (k * q + m - 1) as u32);
@@ -327,43 +326,39 @@ impl Scanner {
             true => text.len() as u32,
             false => ((k + 1) * q + m - 1) as u32,
         });
-        // The windows whose jump was zero, per lane, checked after every block of steps.
-        let mut zero = [[0u32; STEPS]; LANES];
-        let mut zeros = [0usize; LANES];
+        // A block of steps moves a window at most this far.
+        let room = STEPS as u32 * u32::from(self.most);
+        let mut last = [0u8; LANES];
         // Lane 0's occurrences go straight out; the others' wait their turn.
         let mut later: [Vec<(usize, usize)>; LANES] = Default::default();
         loop {
-            // As many steps as every lane can take before its limit (a step moves a window
-            // at most `most` bytes), so that no lane checks its own.
-            let mut steps = STEPS as u32;
-            each_lane!(K => steps = steps.min(limit[K].saturating_sub(end[K]) / most));
-            if steps == 0 {
+            // Blocks of steps that no lane can finish early, so that none checks its limit.
+            let mut room_left = true;
+            each_lane!(K => room_left &= limit[K].saturating_sub(end[K]) >= room);
+            if !room_left {
                 break;
             }
-            for _ in 0..steps {
+            for _ in 0..STEPS {
                 each_lane!(K => {
-                    // One bounds check for the block's three bytes, none for the rest
-                    // (`% STEPS` never changes the index: a lane records at most one
-                    // window per step).
+                    // A zero jump leaves the window where it is: the lane marks time there
+                    // until the block ends, and its window is checked then.
                     let e = end[K] as usize;
                     assert!(e < text.len() && e >= 2);
                     let block = u32::from(text[e - 2])
                         | u32::from(text[e - 1]) << 8
                         | u32::from(text[e]) << 16;
-                    let jump = u32::from(shift[block_hash(block)]);
-                    zero[K][zeros[K] % STEPS] = end[K];
-                    zeros[K] += usize::from(jump == 0);
-                    end[K] += jump.max(1);
+                    last[K] = shift[block_hash(block)];
+                    end[K] += u32::from(last[K]);
                 });
             }
-            for (k, (zero, zeros)) in zero.iter().zip(&mut zeros).enumerate() {
-                for &at in &zero[..*zeros] {
+            for (k, (end, last)) in end.iter_mut().zip(&last).enumerate() {
+                if *last == 0 {
                     match k {
-                        0 => self.check(text, at as usize, &mut found),
-                        _ => self.check(text, at as usize, &mut |s, e| later[k].push((s, e))),
+                        0 => self.check(text, *end as usize, &mut found),
+                        _ => self.check(text, *end as usize, &mut |s, e| later[k].push((s, e))),
                     }
+                    *end += 1;
                 }
-                *zeros = 0;
             }
         }
         for (k, later) in later.iter_mut().enumerate() {
