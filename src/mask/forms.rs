@@ -200,13 +200,13 @@ pub fn renderings(value: &[u8]) -> Vec<Vec<u8>> {
 fn base64_into(input: &[u8], out: &mut Vec<u8>) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let char = |n: u32, shift: u32| ALPHABET[(n >> shift) as usize & 63];
-    let start = out.len();
-    out.resize(start + input.len().div_ceil(3) * 4, b'=');
-    let mut quads = out[start..].chunks_exact_mut(4);
+    // `vec!` fills with memset where `resize` goes byte by byte when optimising for size.
+    let mut encoded = vec![b'='; input.len().div_ceil(3) * 4];
+    let mut quads = encoded.chunks_exact_mut(4);
     let mut triples = input.chunks_exact(3);
     for (t, q) in (&mut triples).zip(&mut quads) {
         let n = u32::from(t[0]) << 16 | u32::from(t[1]) << 8 | u32::from(t[2]);
-        q.copy_from_slice(&[char(n, 18), char(n, 12), char(n, 6), char(n, 0)]);
+        (q[0], q[1], q[2], q[3]) = (char(n, 18), char(n, 12), char(n, 6), char(n, 0));
     }
     let rest = triples.remainder();
     if let Some(q) = quads.next() {
@@ -218,6 +218,7 @@ fn base64_into(input: &[u8], out: &mut Vec<u8>) {
             q[i] = char(n, shift);
         }
     }
+    out.extend_from_slice(&encoded);
 }
 
 /// The bytes `printf %q` puts a backslash before (bash 5).
