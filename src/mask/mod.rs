@@ -20,7 +20,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use forms::{Forms, MAX_PATTERN, PIECE_STRIDE};
-use scan::{Piece, Scanner};
+use scan::{Piece, Scanner, order};
 
 pub const MASK: &[u8] = b"[MASKED]";
 
@@ -100,16 +100,17 @@ impl Patterns {
             }
         }
         // Each value once, whatever the order or the repeats.
-        let mut order: Vec<usize> = (0..secrets.len())
+        let mut fresh: Vec<usize> = (0..secrets.len())
             .filter(|&i| !secrets[i].is_empty() && !self.knows(&secrets[i]))
             .collect();
-        order.sort_by(|&a, &b| secrets[a].cmp(&secrets[b]));
-        order.dedup_by(|a, b| secrets[*a] == secrets[*b]);
+        let bytes = |i: usize| secrets[i].as_bytes();
+        fresh.sort_unstable_by(|&a, &b| order(bytes(a), bytes(b)));
+        fresh.dedup_by(|a, b| order(bytes(*a), bytes(*b)).is_eq());
 
         let mut sources = self.scanner.sources().to_vec();
         let mut pieces = Vec::new();
         let mut values = self.values.clone();
-        for i in order {
+        for i in fresh {
             let value = std::mem::take(&mut secrets[i]);
             let mut forms = Forms::default();
             if value.len() >= MIN_LEN {
@@ -126,7 +127,7 @@ impl Patterns {
                 sources.push(Arc::new(forms.derived));
             }
         }
-        values.sort_by(|&a, &b| sources[a as usize].cmp(&sources[b as usize]));
+        values.sort_unstable_by(|&a, &b| order(&sources[a as usize], &sources[b as usize]));
         let scanner = Scanner::new(sources, self.scanner.pieces(), pieces);
         (Patterns::build(scanner, values), short)
     }
@@ -153,7 +154,7 @@ impl Patterns {
     pub fn knows(&self, value: &str) -> bool {
         let sources = self.scanner.sources();
         self.values
-            .binary_search_by(|&v| sources[v as usize].as_slice().cmp(value.as_bytes()))
+            .binary_search_by(|&v| order(&sources[v as usize], value.as_bytes()))
             .is_ok()
     }
 

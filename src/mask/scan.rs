@@ -537,7 +537,7 @@ fn is_prefix(a: &[u8], b: &[u8]) -> bool {
 
 /// Byte strings in lexicographic order, eight bytes at a time (the C library compares
 /// them one by one).
-fn order(a: &[u8], b: &[u8]) -> Ordering {
+pub fn order(a: &[u8], b: &[u8]) -> Ordering {
     let n = a.len().min(b.len());
     let mut i = 0;
     while i + 8 <= n {
