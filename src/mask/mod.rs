@@ -490,6 +490,30 @@ mod tests {
     }
 
     #[test]
+    fn a_new_set_shares_the_values_of_the_old_one() {
+        let big: String = (0..300_000)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect();
+        let (p, _) = Patterns::new([big.as_str(), "first-secret"]);
+        let (q, short) = p.with(["later-secret", "first-secret", "abc"]);
+        assert_eq!(short, [(2, TooShort::Value { len: 3 })]);
+        for known in [big.as_str(), "first-secret", "later-secret", "abc"] {
+            assert!(q.knows(known), "{known}");
+        }
+        assert!(!q.knows("never-given"));
+        // The old set's values are the new one's, not copies; the large value is held once
+        // (its pieces are ranges of it).
+        let (old, new) = (p.scanner.sources(), q.scanner.sources());
+        assert!(old.iter().zip(new).all(|(a, b)| Arc::ptr_eq(a, b)));
+        assert_eq!(new.iter().filter(|s| s.len() >= big.len()).count(), 1);
+        let input = format!("<{big}> first-secret, later-secret");
+        assert_eq!(
+            redact(&Arc::new(q), input.as_bytes(), 4096),
+            b"<[MASKED]> [MASKED], [MASKED]"
+        );
+    }
+
+    #[test]
     fn endless_repetition_keeps_memory_bounded() {
         let p = patterns(&["aaaaaa"]);
         let mut r = Redactor::new(p.clone());
