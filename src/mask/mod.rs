@@ -10,14 +10,17 @@
 //! back only while it could still be the start of one (the longest suffix of the output so
 //! far that is a proper prefix of some pattern). Overlapping occurrences merge into one
 //! `[MASKED]`, so the output does not depend on how the stream was split into chunks.
+//! When the stream goes quiet the caller writes the held bytes anyway (`flush_held`); they
+//! stay as context, so the rest of a secret that started in them is masked when it comes.
 
 mod forms;
 mod scan;
 
-use std::collections::BTreeSet;
+use std::ops::Range;
 use std::sync::Arc;
 
-use scan::Scanner;
+use forms::{Forms, MAX_PATTERN, PIECE_STRIDE};
+use scan::{Piece, Scanner, order};
 
 pub const MASK: &[u8] = b"[MASKED]";
 
@@ -29,14 +32,26 @@ pub const MIN_LEN: usize = 6;
 const MAX_HELD: usize = 1 << 20;
 
 /// The byte strings to hide.
-#[derive(Debug)]
 pub struct Patterns {
-    /// Owns the patterns, sorted, which also serves "is this a proper prefix of some
-    /// pattern" by binary search.
+    /// Owns the patterns (cut from the values and the forms derived from them), sorted,
+    /// which also serves "is this a proper prefix of some pattern".
     scanner: Scanner,
+    /// Every value given, masked or too short, as the index of its source, sorted by its
+    /// bytes: the values a new set need not add again.
+    values: Vec<u32>,
     max_len: usize,
     /// Which bytes start a pattern: most output positions are rejected by this table.
     first: [bool; 256],
+}
+
+impl std::fmt::Debug for Patterns {
+    // The patterns are secrets: only their number is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Patterns")
+            .field("values", &self.values.len())
+            .field("scanner", &self.scanner)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A secret that could not be masked in full, for the caller's warning.
@@ -50,12 +65,22 @@ pub enum TooShort {
 
 impl Patterns {
     /// Patterns for every secret; returns, per secret (by index), what was too short.
-    pub fn new<'a>(
-        secrets: impl IntoIterator<Item = &'a str>,
+    pub fn new<S: Into<String>>(
+        secrets: impl IntoIterator<Item = S>,
     ) -> (Patterns, Vec<(usize, TooShort)>) {
-        let mut set: BTreeSet<Vec<u8>> = BTreeSet::new();
+        Patterns::build(Scanner::new(Vec::new(), &[], Vec::new()), Vec::new()).with(secrets)
+    }
+
+    /// These patterns and those of `secrets`; returns, per secret (by index), what was too
+    /// short. The values already here are shared, not copied, and a value given as a
+    /// `String` becomes the new set's own copy: a huge value is held once.
+    pub fn with<S: Into<String>>(
+        &self,
+        secrets: impl IntoIterator<Item = S>,
+    ) -> (Patterns, Vec<(usize, TooShort)>) {
+        let mut secrets: Vec<String> = secrets.into_iter().map(Into::into).collect();
         let mut short = Vec::new();
-        for (i, value) in secrets.into_iter().enumerate() {
+        for (i, value) in secrets.iter().enumerate() {
             if value.is_empty() {
                 continue;
             }
@@ -63,59 +88,78 @@ impl Patterns {
                 short.push((i, TooShort::Value { len: value.len() }));
                 continue;
             }
-            forms::of_value(value, &mut set);
             if value.contains('\n') {
-                let mut count = 0;
-                for line in value.split('\n').map(|l| l.trim_end_matches('\r')) {
-                    match line.len() {
-                        0 => {}
-                        n if n < MIN_LEN => count += 1,
-                        _ => forms::of_line(line, &mut set),
-                    }
-                }
+                let count = value
+                    .split('\n')
+                    .map(|l| l.trim_end_matches('\r').len())
+                    .filter(|&n| n > 0 && n < MIN_LEN)
+                    .count();
                 if count > 0 {
                     short.push((i, TooShort::Lines { count }));
                 }
             }
-            // A JSON value's strings are its secrets (fields shorter than MIN_LEN are ids,
-            // ports and TTLs, and are skipped without a warning).
-            if let Ok(json) = crate::json::parse::<serde_json::Value>(value.as_bytes()) {
-                for leaf in forms::strings(&json) {
-                    if leaf.len() >= MIN_LEN {
-                        forms::of_value(leaf, &mut set);
-                    }
-                }
+        }
+        // Each value once, whatever the order or the repeats.
+        let mut fresh: Vec<usize> = (0..secrets.len())
+            .filter(|&i| !secrets[i].is_empty() && !self.knows(&secrets[i]))
+            .collect();
+        let bytes = |i: usize| secrets[i].as_bytes();
+        fresh.sort_unstable_by(|&a, &b| order(bytes(a), bytes(b)));
+        fresh.dedup_by(|a, b| order(bytes(*a), bytes(*b)).is_eq());
+
+        let mut sources = self.scanner.sources().to_vec();
+        let mut pieces = Vec::new();
+        let mut values = self.values.clone();
+        for i in fresh {
+            let value = std::mem::take(&mut secrets[i]);
+            let mut forms = Forms::default();
+            if value.len() >= MIN_LEN {
+                forms_of(&value, &mut forms);
+            }
+            let own = sources.len() as u32;
+            for (in_value, range) in forms.spans {
+                cut(if in_value { own } else { own + 1 }, range, &mut pieces);
+            }
+            sources.push(Arc::new(value.into_bytes()));
+            values.push(own);
+            if !forms.derived.is_empty() {
+                forms.derived.shrink_to_fit();
+                sources.push(Arc::new(forms.derived));
             }
         }
-        set.retain(|p| p.len() >= MIN_LEN);
-        (Patterns::from_set(set), short)
+        values.sort_unstable_by(|&a, &b| order(&sources[a as usize], &sources[b as usize]));
+        let scanner = Scanner::new(sources, self.scanner.pieces(), pieces);
+        (Patterns::build(scanner, values), short)
     }
 
-    fn from_set(set: BTreeSet<Vec<u8>>) -> Patterns {
-        let sorted: Vec<Vec<u8>> = set.into_iter().collect();
+    fn build(scanner: Scanner, values: Vec<u32>) -> Patterns {
         let mut first = [false; 256];
-        for p in &sorted {
-            first[usize::from(p[0])] = true;
+        for i in 0..scanner.len() {
+            first[usize::from(scanner.pattern(i)[0])] = true;
         }
         Patterns {
-            max_len: sorted.iter().map(Vec::len).max().unwrap_or(0),
-            scanner: Scanner::new(sorted),
+            max_len: scanner
+                .pieces()
+                .iter()
+                .map(|p| p.len as usize)
+                .max()
+                .unwrap_or(0),
+            scanner,
+            values,
             first,
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.scanner.patterns().is_empty()
+    /// Whether `value` was given to these patterns (masked, or reported too short).
+    pub fn knows(&self, value: &str) -> bool {
+        let sources = self.scanner.sources();
+        self.values
+            .binary_search_by(|&v| order(&sources[v as usize], value.as_bytes()))
+            .is_ok()
     }
 
-    /// Whether `s` is a proper prefix of some pattern (so more bytes could complete one).
-    fn is_proper_prefix(&self, s: &[u8]) -> bool {
-        let sorted = self.scanner.patterns();
-        let i = sorted.partition_point(|p| p.as_slice() < s);
-        sorted[i..]
-            .iter()
-            .take(2) // `s` itself may be a pattern; the next one decides
-            .any(|p| p.len() > s.len() && p.starts_with(s))
+    pub fn is_empty(&self) -> bool {
+        self.scanner.len() == 0
     }
 
     /// The length of the longest suffix of `buf` that could still grow into a pattern.
@@ -123,7 +167,7 @@ impl Patterns {
         let window = buf.len().min(self.max_len.saturating_sub(1));
         (buf.len() - window..buf.len())
             .find(|&start| {
-                self.first[usize::from(buf[start])] && self.is_proper_prefix(&buf[start..])
+                self.first[usize::from(buf[start])] && self.scanner.is_proper_prefix(&buf[start..])
             })
             .map_or(0, |start| buf.len() - start)
     }
@@ -140,15 +184,64 @@ impl Patterns {
     }
 }
 
+/// Every form of a secret: the value's own, each line's for a multi-line value, and each
+/// string's for a JSON value.
+fn forms_of(value: &str, forms: &mut Forms) {
+    forms::of_value(value, Some(0..value.len()), forms);
+    if value.contains('\n') {
+        let mut at = 0;
+        for line in value.split('\n') {
+            let text = line.trim_end_matches('\r');
+            if text.len() >= MIN_LEN {
+                forms::of_line(text.as_bytes(), at..at + text.len(), forms);
+            }
+            at += line.len() + 1;
+        }
+    }
+    // A JSON value's strings are its secrets (fields shorter than MIN_LEN are ids, ports
+    // and TTLs, and are skipped without a warning).
+    if let Ok(json) = crate::json::parse::<serde_json::Value>(value.as_bytes()) {
+        for leaf in forms::strings(&json) {
+            if leaf.len() >= MIN_LEN {
+                forms::of_value(leaf, None, forms);
+            }
+        }
+    }
+}
+
+/// Adds the form at `range` of source `source` as patterns: one, or overlapping pieces
+/// when it is long. Forms shorter than `MIN_LEN` are not masked.
+fn cut(source: u32, range: Range<usize>, pieces: &mut Vec<Piece>) {
+    let piece = |start: usize, len: usize| Piece {
+        source,
+        start: start as u32,
+        len: len as u32,
+    };
+    if range.len() < MIN_LEN {
+        return;
+    }
+    if range.len() <= MAX_PATTERN {
+        pieces.push(piece(range.start, range.len()));
+        return;
+    }
+    let mut start = range.start;
+    while start + MAX_PATTERN < range.end {
+        pieces.push(piece(start, MAX_PATTERN));
+        start += PIECE_STRIDE;
+    }
+    pieces.push(piece(range.end - MAX_PATTERN, MAX_PATTERN));
+}
+
 /// One output stream's redactor.
 #[derive(Debug)]
 pub struct Redactor {
     patterns: Arc<Patterns>,
     /// Bytes not yet written: possibly the start of a secret, or a secret that could
-    /// still merge with the next one.
+    /// still merge with the next one; and before them, bytes written already that are
+    /// kept as context.
     held: Vec<u8>,
-    /// How many leading bytes of `held` were already written masked (only after a forced
-    /// emission; they stay as context for matches that start inside them).
+    /// How many leading bytes of `held` were already written (after a forced emission or
+    /// a flush; they stay as context for occurrences that start in them and end later).
     written: usize,
 }
 
@@ -165,6 +258,11 @@ impl Redactor {
     /// runs). Bytes still held are judged again with them.
     pub fn set_patterns(&mut self, patterns: Arc<Patterns>) {
         self.patterns = patterns;
+    }
+
+    /// How many bytes are held back, not yet written.
+    pub fn pending(&self) -> usize {
+        self.held.len() - self.written
     }
 
     /// Takes the next chunk of the stream and appends what can be written to `out`.
@@ -187,6 +285,19 @@ impl Redactor {
         }
     }
 
+    /// The stream went quiet: writes every byte held back, as if it had ended (a partial
+    /// line, a prompt, must not wait for the next write). Should the stream go on to
+    /// complete a secret that started in them, the rest of it is masked: the bytes that
+    /// could still start one stay as context.
+    pub fn flush_held(&mut self, out: &mut Vec<u8>) {
+        let len = self.held.len();
+        let context = self.patterns.open_suffix(&self.held);
+        let (keep_from, _) = settle(&self.patterns, &self.held, self.written, len, out);
+        debug_assert_eq!(keep_from, len, "everything held is written");
+        self.held.drain(..len - context);
+        self.written = context;
+    }
+
     /// The stream ended: nothing can grow any more.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         self.settle_held(self.held.len(), out);
@@ -201,8 +312,8 @@ impl Redactor {
 
 /// Writes to `out` everything of `buf` that is settled: bytes before `open` that no future
 /// byte can make part of a secret, and masked runs that end by `open`. The first `written`
-/// bytes were written already. Returns where the unsettled tail starts and how many of its
-/// bytes were written already (masked, kept as context for occurrences starting in them).
+/// bytes were written already. Returns where the tail to keep starts and how many of its
+/// bytes were written already (kept as context for occurrences that start in them).
 fn settle(
     patterns: &Patterns,
     buf: &[u8],
@@ -212,6 +323,9 @@ fn settle(
 ) -> (usize, usize) {
     let mut pos = written;
     let mut settled = open;
+    // Where the tail to keep starts: a held run is kept from its start, even when that
+    // lies in bytes written already (it began before a flush), so it is still recognised.
+    let mut keep = open;
     for (s, e) in patterns.runs(buf) {
         if e <= pos {
             continue; // already written masked
@@ -226,6 +340,7 @@ fn settle(
                 settled = open;
             } else {
                 settled = settled.min(s.max(pos));
+                keep = s;
             }
             break;
         }
@@ -237,7 +352,7 @@ fn settle(
         out.extend_from_slice(&buf[pos..settled]);
         pos = settled;
     }
-    let keep_from = settled.min(pos);
+    let keep_from = keep.min(settled).min(pos);
     (keep_from, pos - keep_from)
 }
 
@@ -375,6 +490,30 @@ mod tests {
     }
 
     #[test]
+    fn a_new_set_shares_the_values_of_the_old_one() {
+        let big: String = (0..300_000)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect();
+        let (p, _) = Patterns::new([big.as_str(), "first-secret"]);
+        let (q, short) = p.with(["later-secret", "first-secret", "abc"]);
+        assert_eq!(short, [(2, TooShort::Value { len: 3 })]);
+        for known in [big.as_str(), "first-secret", "later-secret", "abc"] {
+            assert!(q.knows(known), "{known}");
+        }
+        assert!(!q.knows("never-given"));
+        // The old set's values are the new one's, not copies; the large value is held once
+        // (its pieces are ranges of it).
+        let (old, new) = (p.scanner.sources(), q.scanner.sources());
+        assert!(old.iter().zip(new).all(|(a, b)| Arc::ptr_eq(a, b)));
+        assert_eq!(new.iter().filter(|s| s.len() >= big.len()).count(), 1);
+        let input = format!("<{big}> first-secret, later-secret");
+        assert_eq!(
+            redact(&Arc::new(q), input.as_bytes(), 4096),
+            b"<[MASKED]> [MASKED], [MASKED]"
+        );
+    }
+
+    #[test]
     fn endless_repetition_keeps_memory_bounded() {
         let p = patterns(&["aaaaaa"]);
         let mut r = Redactor::new(p.clone());
@@ -385,6 +524,86 @@ mod tests {
         }
         r.finish(&mut out);
         assert!(!out.windows(6).any(|w| w == b"aaaaaa"));
+    }
+
+    #[test]
+    fn a_flush_writes_what_is_held_and_the_rest_of_a_secret_is_masked() {
+        let p = patterns(&["24f0c3a9-deploy-key", "Enter-the-vault-token"]);
+        let mut r = Redactor::new(p.clone());
+        let mut out = Vec::new();
+        r.push(b"Uploading artifact app.jar: 42", &mut out);
+        assert_eq!(out, b"Uploading artifact app.jar: 4");
+        assert_eq!(r.pending(), 1, "`2` could start the key");
+        r.flush_held(&mut out);
+        assert_eq!(
+            out, b"Uploading artifact app.jar: 42",
+            "the quiet stream shows all"
+        );
+        assert_eq!(r.pending(), 0);
+        r.push(b"4f0c3a9-deploy-key uploaded\n", &mut out);
+        assert_eq!(
+            out, b"Uploading artifact app.jar: 42[MASKED] uploaded\n",
+            "what completes the key after the flush is masked"
+        );
+        // A prompt that is not a secret after all just carries on.
+        out.clear();
+        r.push(b"Enter the deploy target: ", &mut out);
+        r.flush_held(&mut out);
+        r.push(b"prod\n", &mut out);
+        r.finish(&mut out);
+        assert_eq!(out, b"Enter the deploy target: prod\n");
+        // Flushing twice, or with nothing held, writes nothing again.
+        out.clear();
+        r.push(b"Enter-the", &mut out);
+        r.flush_held(&mut out);
+        r.flush_held(&mut out);
+        r.push(b"-vault", &mut out);
+        r.flush_held(&mut out);
+        r.push(b"-token!", &mut out);
+        r.finish(&mut out);
+        assert_eq!(out, b"Enter-the-vault[MASKED]!");
+    }
+
+    /// What the output must be when the stream is flushed at `flushes` (offsets into
+    /// `input`): a byte is masked when an occurrence covering it is complete by the first
+    /// flush after it, or by the end; adjacent masked bytes show as one `[MASKED]`.
+    fn flushed_reference(p: &Patterns, input: &[u8], flushes: &[usize]) -> Vec<u8> {
+        let mut masked = vec![false; input.len()];
+        p.scanner.each(input, |s, e| {
+            for (i, m) in masked.iter_mut().enumerate().take(e).skip(s) {
+                let next_flush = flushes.iter().copied().find(|&f| f > i);
+                if e <= next_flush.unwrap_or(input.len()) {
+                    *m = true;
+                }
+            }
+        });
+        let mut out = Vec::new();
+        for (i, &b) in input.iter().enumerate() {
+            match masked[i] {
+                true if i > 0 && masked[i - 1] => {}
+                true => out.extend_from_slice(MASK),
+                false => out.push(b),
+            }
+        }
+        out
+    }
+
+    /// `[MASKED][MASKED]` as one: where a flush cut a run, it is masked in two parts.
+    fn merged_masks(out: &[u8]) -> Vec<u8> {
+        let mut merged: Vec<u8> = Vec::new();
+        let mut rest = out;
+        while !rest.is_empty() {
+            if rest.starts_with(MASK) {
+                if !merged.ends_with(MASK) {
+                    merged.extend_from_slice(MASK);
+                }
+                rest = &rest[MASK.len()..];
+            } else {
+                merged.push(rest[0]);
+                rest = &rest[1..];
+            }
+        }
+        merged
     }
 
     fn secret() -> impl Strategy<Value = String> {
@@ -412,6 +631,46 @@ mod tests {
             }
             let out = redact(&p, &input, chunk);
             prop_assert_eq!(&out, &reference(&p, &input));
+            for s in &secrets {
+                prop_assert!(!out.windows(s.len()).any(|w| w == s.as_bytes()), "{} leaked", s);
+            }
+        }
+
+        /// Secrets cut by quiet periods: what arrived before a flush is written as it is, what
+        /// completes a secret after it is masked, and no secret ever shows whole.
+        #[test]
+        fn flushes_show_what_was_held_and_mask_what_completes_a_secret(
+            secrets in prop::collection::vec(secret(), 1..4),
+            noise in prop::collection::vec(any::<u8>(), 0..300),
+            inserts in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 1..8),
+            cuts in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 0..16),
+        ) {
+            let p = patterns(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+            let mut input = noise.clone();
+            for (at, which) in &inserts {
+                let s = secrets[which.index(secrets.len())].as_bytes();
+                let at = at.index(input.len() + 1);
+                input.splice(at..at, s.iter().copied());
+            }
+            let mut cuts: Vec<(usize, bool)> =
+                cuts.iter().map(|(at, flush)| (at.index(input.len() + 1), *flush)).collect();
+            cuts.sort_unstable();
+            cuts.dedup_by_key(|c| c.0);
+            let mut r = Redactor::new(p.clone());
+            let mut out = Vec::new();
+            let mut from = 0;
+            for &(at, flush) in &cuts {
+                r.push(&input[from..at], &mut out);
+                if flush {
+                    r.flush_held(&mut out);
+                    prop_assert_eq!(r.pending(), 0);
+                }
+                from = at;
+            }
+            r.push(&input[from..], &mut out);
+            r.finish(&mut out);
+            let flushes: Vec<usize> = cuts.iter().filter(|c| c.1).map(|c| c.0).collect();
+            prop_assert_eq!(merged_masks(&out), flushed_reference(&p, &input, &flushes));
             for s in &secrets {
                 prop_assert!(!out.windows(s.len()).any(|w| w == s.as_bytes()), "{} leaked", s);
             }

@@ -1,123 +1,623 @@
 //! Finding every occurrence of many byte patterns in a buffer, at memory speed.
 //!
-//! Masking scans a job's whole output for hundreds of patterns (each secret in several
-//! encodings). An Aho-Corasick DFA over that many random-looking strings spends its time in
-//! cache misses (measured: under 400 MB/s); this is Wu–Manber instead. A window as long as
-//! the shortest pattern slides over the text; a 64 KiB table, indexed by a hash of the
-//! window's last three bytes, says how far it may jump without passing over the start of
-//! any pattern. For text that holds no secret the window mostly jumps its full length, and
-//! only windows whose prefix is some pattern's prefix are compared byte by byte.
+//! Masking scans a job's whole output for hundreds or thousands of patterns (each secret in
+//! several encodings). An Aho-Corasick DFA over that many random-looking strings spends its
+//! time in cache misses (measured: under 400 MB/s); this is Wu–Manber instead. A window as
+//! long as the shortest pattern (at most `MAX_WINDOW`) slides over the text; a table indexed
+//! by a hash of the window's last `BLOCK` bytes says how far it may jump without passing
+//! over the start of any pattern. For text that holds no secret the window mostly jumps
+//! its full length.
+//!
+//! Each jump depends on the table entry the previous one read, so one window is bound by
+//! memory latency rather than throughput: the text is cut into eight lanes whose windows
+//! slide side by side, and the processor overlaps their lookups. The lanes take blocks of
+//! steps that none of them can finish early, with no branch: a window whose jump is zero
+//! stays where it is until the block ends, and is checked then.
+//!
+//! A window whose jump is zero is a candidate. Patterns that share their first window of
+//! bytes form a group (they are adjacent in sorted order); a bitmap and a hash table of
+//! the groups' windows reject most candidates in a few instructions. A candidate that
+//! names a group is decided by one binary search within it that never compares a byte
+//! twice (each comparison starts past the prefix both bounds share with the text), so a
+//! thousand secrets sharing a long prefix (JWTs with the same header) cost about as much
+//! as one.
 
-use std::ops::Range;
+use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// Bytes hashed per shift-table lookup.
 const BLOCK: usize = 3;
 /// The window is at most this long: the longer, the further it jumps.
 const MAX_WINDOW: usize = 16;
+const SHIFT_BITS: u32 = 17;
+/// The bitmap of group windows: one bit per value of a 16-bit hash.
+const SEEN_BITS: u32 = 16;
+/// Below this many window positions per lane, one lane does the whole text.
+const MIN_LANE: usize = 1 << 12;
+/// Lanes scanned side by side.
+const LANES: usize = 8;
+/// Steps each lane takes between two looks at whether its window's jump was zero.
+const STEPS: usize = 8;
 
-#[derive(Debug)]
+/// `$body` once for each lane, with `$k` a constant: the lanes' state stays in registers.
+macro_rules! each_lane {
+    ($k:ident => $body:expr) => {{
+        {
+            const $k: usize = 0;
+            $body;
+        }
+        {
+            const $k: usize = 1;
+            $body;
+        }
+        {
+            const $k: usize = 2;
+            $body;
+        }
+        {
+            const $k: usize = 3;
+            $body;
+        }
+        {
+            const $k: usize = 4;
+            $body;
+        }
+        {
+            const $k: usize = 5;
+            $body;
+        }
+        {
+            const $k: usize = 6;
+            $body;
+        }
+        {
+            const $k: usize = 7;
+            $body;
+        }
+    }};
+}
+const NONE: u32 = u32::MAX;
+/// Groups of at least this many patterns are split further (see `Group`).
+const SPLIT_FROM: usize = 4;
+
+/// A pattern: `len` bytes at `start` of one of the scanner's sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    pub source: u32,
+    pub start: u32,
+    pub len: u32,
+}
+
 pub struct Scanner {
-    patterns: Vec<Vec<u8>>,
+    /// The byte strings the patterns are cut from, shared with the sets this one was built
+    /// from, so a huge value is stored once.
+    sources: Vec<Arc<Vec<u8>>>,
+    /// The patterns, sorted by their bytes and distinct.
+    pieces: Vec<Piece>,
+    /// For each pattern, the longest other pattern that is a prefix of it, or `NONE`.
+    parent: Vec<u32>,
     window: usize,
-    /// Indexed by a 16-bit hash: a fixed-size array needs no bounds check in the hot loop.
-    shift: Box<[u8; 1 << 16]>,
-    /// Hashes of the windows that start a pattern, sorted, each with its patterns' index
-    /// range in `by_start` (patterns whose starts hash alike are adjacent there).
-    starts: Vec<(u64, Range<u32>)>,
-    by_start: Vec<u32>,
+    /// The longest jump: `window - BLOCK + 1`.
+    most: u8,
+    /// Indexed by a hash of `BLOCK` bytes: a fixed-size array needs no bounds check.
+    shift: Box<[u8; 1 << SHIFT_BITS]>,
+    /// Which 16-bit hashes of a window are some group's.
+    seen: Box<[u64; 1 << (SEEN_BITS - 6)]>,
+    groups: Vec<Group>,
+    /// Open addressing over the groups' window keys: the key's high half and the group's
+    /// number, `NONE` for an empty slot.
+    slots: Vec<(u32, u32)>,
+    /// Open addressing over the parts of split groups (by `split_key`): the key's high
+    /// half and the part's range of patterns, `NONE` for an empty slot.
+    parts: Vec<(u32, u32, u32)>,
+}
+
+/// The patterns that start with the same window.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    lo: u32,
+    hi: u32,
+    /// How many leading bytes all of them share.
+    shared: u32,
+    /// Whether they are told apart by the eight bytes after those (a large group whose
+    /// patterns all go on that far): `parts` then has each run of them that share these too.
+    split: bool,
+}
+
+impl std::fmt::Debug for Scanner {
+    // The patterns are secrets: only their number is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("patterns", &self.pieces.len())
+            .field("window", &self.window)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Scanner {
-    /// `patterns` must each be at least `BLOCK` bytes long.
-    pub fn new(patterns: Vec<Vec<u8>>) -> Scanner {
-        let window = patterns
+    /// A scanner for the patterns `sorted` (sorted and distinct, as a scanner's `pieces`)
+    /// and `more`, cut from `sources`, each at least `BLOCK` bytes long; duplicates are
+    /// dropped.
+    pub fn new(sources: Vec<Arc<Vec<u8>>>, sorted: &[Piece], more: Vec<Piece>) -> Scanner {
+        let bytes = |p: &Piece| -> &[u8] {
+            &sources[p.source as usize][p.start as usize..(p.start + p.len) as usize]
+        };
+        let mut more: Vec<(&[u8], Piece)> = more.into_iter().map(|p| (bytes(&p), p)).collect();
+        more.sort_unstable_by(|a, b| order(a.0, b.0));
+        let mut pieces: Vec<Piece> = Vec::with_capacity(sorted.len() + more.len());
+        let mut last: &[u8] = &[];
+        let mut more = more.into_iter().peekable();
+        let mut sorted = sorted.iter().map(|p| (bytes(p), *p)).peekable();
+        loop {
+            let next = match (sorted.peek(), more.peek()) {
+                (Some(a), Some(b)) if order(a.0, b.0) == Ordering::Greater => more.next(),
+                (Some(_), _) => sorted.next(),
+                (None, _) => more.next(),
+            };
+            let Some((b, p)) = next else { break };
+            if pieces.is_empty() || order(b, last) != Ordering::Equal {
+                pieces.push(p);
+                last = b;
+            }
+        }
+        let window = pieces
             .iter()
-            .map(Vec::len)
+            .map(|p| p.len as usize)
             .min()
             .unwrap_or(MAX_WINDOW)
             .min(MAX_WINDOW);
         assert!(window >= BLOCK, "patterns must be at least {BLOCK} bytes");
+
+        // Sorted order puts every prefix of a pattern before it, on the stack of the
+        // patterns that are prefixes of the previous one.
+        let mut parent = Vec::with_capacity(pieces.len());
+        let mut stack: Vec<u32> = Vec::new();
+        for (i, p) in pieces.iter().enumerate() {
+            while let Some(&top) = stack.last() {
+                if is_prefix(bytes(&pieces[top as usize]), bytes(p)) {
+                    break;
+                }
+                stack.pop();
+            }
+            parent.push(stack.last().copied().unwrap_or(NONE));
+            stack.push(i as u32);
+        }
+
         let most = (window - BLOCK + 1) as u8;
-        let mut shift = Box::new([most; 1 << 16]);
-        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(patterns.len());
-        for (i, p) in patterns.iter().enumerate() {
-            let start = &p[..window];
+        let mut shift = Box::new([most; 1 << SHIFT_BITS]);
+        let mut seen = Box::new([0u64; 1 << (SEEN_BITS - 6)]);
+        let mut groups: Vec<Group> = Vec::new();
+        for (i, p) in pieces.iter().enumerate() {
+            let this = bytes(p);
+            if let Some(g) = groups
+                .last_mut()
+                .filter(|_| is_prefix(&this[..window], bytes(&pieces[i - 1])))
+            {
+                let prev = bytes(&pieces[i - 1]);
+                g.hi += 1;
+                g.shared = g.shared.min(compare_from(prev, this, window).1 as u32);
+                continue;
+            }
+            groups.push(Group {
+                lo: i as u32,
+                hi: i as u32 + 1,
+                shared: p.len,
+                split: false,
+            });
+            let start = &this[..window];
             for j in 0..=window - BLOCK {
-                let slot = &mut shift[usize::from(hash(start[j], start[j + 1], start[j + 2]))];
+                let block = u32::from(start[j])
+                    | u32::from(start[j + 1]) << 8
+                    | u32::from(start[j + 2]) << 16;
+                let slot = &mut shift[block_hash(block)];
                 *slot = (*slot).min((window - BLOCK - j) as u8);
             }
-            keyed.push((key(start), i as u32));
+            let k = key(start, 0, window);
+            seen[seen_index(k)] |= seen_bit(k);
         }
-        keyed.sort_unstable();
-        let mut starts: Vec<(u64, Range<u32>)> = Vec::new();
-        for (n, (k, _)) in keyed.iter().enumerate() {
-            let n = n as u32;
-            match starts.last_mut() {
-                Some((last, range)) if last == k => range.end = n + 1,
-                _ => starts.push((*k, n..n + 1)),
+        let mut slots = vec![(0, NONE); (groups.len() * 2).next_power_of_two().max(2)];
+        let mask = slots.len() - 1;
+        for (n, g) in groups.iter().enumerate() {
+            let k = key(bytes(&pieces[g.lo as usize]), 0, window);
+            let mut at = k as usize & mask;
+            while slots[at].1 != NONE {
+                at = (at + 1) & mask;
+            }
+            slots[at] = ((k >> 32) as u32, n as u32);
+        }
+
+        // Split the large groups by the eight bytes after what their patterns share.
+        let mut runs: Vec<(u64, u32, u32)> = Vec::new();
+        for (n, g) in groups.iter_mut().enumerate() {
+            let (lo, hi, shared) = (g.lo as usize, g.hi as usize, g.shared as usize);
+            let long_enough = pieces[lo..hi].iter().all(|p| p.len as usize >= shared + 8);
+            if hi - lo < SPLIT_FROM || !long_enough {
+                continue;
+            }
+            g.split = true;
+            for (i, p) in pieces.iter().enumerate().take(hi).skip(lo) {
+                let k = split_key(n, word(bytes(p), shared));
+                match runs.last_mut() {
+                    Some(run) if run.0 == k && i > lo => run.2 += 1,
+                    _ => runs.push((k, i as u32, i as u32 + 1)),
+                }
             }
         }
-        let by_start = keyed.into_iter().map(|(_, i)| i).collect();
+        let mut parts = vec![(0, NONE, NONE); (runs.len() * 2).next_power_of_two().max(2)];
+        let mask = parts.len() - 1;
+        for (k, lo, hi) in runs {
+            let mut at = k as usize & mask;
+            while parts[at].1 != NONE {
+                at = (at + 1) & mask;
+            }
+            parts[at] = ((k >> 32) as u32, lo, hi);
+        }
         Scanner {
-            patterns,
+            sources,
+            pieces,
+            parent,
             window,
+            most,
             shift,
-            starts,
-            by_start,
+            seen,
+            groups,
+            slots,
+            parts,
         }
     }
 
-    /// The patterns, in the order given to `new`.
-    pub fn patterns(&self) -> &[Vec<u8>] {
-        &self.patterns
+    pub fn sources(&self) -> &[Arc<Vec<u8>>] {
+        &self.sources
+    }
+
+    /// The patterns, sorted and distinct.
+    pub fn pieces(&self) -> &[Piece] {
+        &self.pieces
+    }
+
+    pub fn len(&self) -> usize {
+        self.pieces.len()
+    }
+
+    /// The bytes of pattern `i`.
+    #[inline]
+    pub fn pattern(&self, i: usize) -> &[u8] {
+        let p = self.pieces[i];
+        &self.sources[p.source as usize][p.start as usize..(p.start + p.len) as usize]
+    }
+
+    /// Whether `s` is a proper prefix of some pattern (so more bytes could complete one).
+    pub fn is_proper_prefix(&self, s: &[u8]) -> bool {
+        let (lo, hi, known) = match s.len() >= self.window {
+            // Only the group of patterns that start with `s`'s window can continue it.
+            true => match self.group(key(s, 0, self.window), s) {
+                Some(g) => (
+                    self.groups[g].lo as usize,
+                    self.groups[g].hi as usize,
+                    self.window,
+                ),
+                None => return false,
+            },
+            false => (0, self.pieces.len(), 0),
+        };
+        // The patterns that continue `s` come right after every pattern that is at most `s`.
+        let (after, _) = self.search(lo, hi, s, known);
+        after < hi && is_prefix(s, self.pattern(after))
     }
 
     /// Calls `found(start, end)` for every occurrence of every pattern in `text`,
     /// overlapping ones included, in order of `start`.
     pub fn each(&self, text: &[u8], mut found: impl FnMut(usize, usize)) {
         let m = self.window;
-        if self.patterns.is_empty() || text.len() < m {
+        if self.pieces.is_empty() || text.len() < m {
             return;
         }
-        let mut end = m - 1; // the window's last byte
-        while end < text.len() {
-            let jump = self.shift[usize::from(hash(text[end - 2], text[end - 1], text[end]))];
-            if jump != 0 {
-                end += usize::from(jump);
-                continue;
+        // Window `w` covers text[w..w + m]; lane `k` owns the k-th eighth of the windows.
+        let windows = text.len() - m + 1;
+        if windows < LANES * MIN_LANE || text.len() >= u32::MAX as usize {
+            self.lane(text, m - 1, text.len(), &mut found);
+            return;
+        }
+        let q = windows / LANES;
+        let shift = &*self.shift;
+        // Each lane's window end, and where its windows end.
+        let mut end: [u32; LANES] = std::array::from_fn(|k| (k * q + m - 1) as u32);
+        let limit: [u32; LANES] = std::array::from_fn(|k| match k + 1 == LANES {
+            true => text.len() as u32,
+            false => ((k + 1) * q + m - 1) as u32,
+        });
+        // A block of steps moves a window at most this far.
+        let room = STEPS as u32 * u32::from(self.most);
+        let mut last = [0u8; LANES];
+        // Lane 0's occurrences go straight out; the others' wait their turn.
+        let mut later: [Vec<(usize, usize)>; LANES] = Default::default();
+        loop {
+            // Blocks of steps that no lane can finish early, so that none checks its limit.
+            let mut room_left = true;
+            each_lane!(K => room_left &= limit[K].saturating_sub(end[K]) >= room);
+            if !room_left {
+                break;
             }
-            let start = end + 1 - m;
-            let k = key(&text[start..=end]);
-            if let Ok(i) = self.starts.binary_search_by(|(s, _)| s.cmp(&k)) {
-                for &p in
-                    &self.by_start[self.starts[i].1.start as usize..self.starts[i].1.end as usize]
-                {
-                    let pattern = &self.patterns[p as usize];
-                    if text[start..].starts_with(pattern) {
-                        found(start, start + pattern.len());
+            for _ in 0..STEPS {
+                each_lane!(K => {
+                    // A zero jump leaves the window where it is: the lane marks time there
+                    // until the block ends, and its window is checked then.
+                    let e = end[K] as usize;
+                    assert!(e < text.len() && e >= 2);
+                    let block = u32::from(text[e - 2])
+                        | u32::from(text[e - 1]) << 8
+                        | u32::from(text[e]) << 16;
+                    last[K] = shift[block_hash(block)];
+                    end[K] += u32::from(last[K]);
+                });
+            }
+            for (k, (end, last)) in end.iter_mut().zip(&last).enumerate() {
+                if *last == 0 {
+                    match k {
+                        0 => self.check(text, *end as usize, &mut found),
+                        _ => self.check(text, *end as usize, &mut |s, e| later[k].push((s, e))),
                     }
+                    *end += 1;
                 }
             }
-            end += 1;
         }
+        for (k, later) in later.iter_mut().enumerate() {
+            let (end, limit) = (end[k] as usize, limit[k] as usize);
+            match k {
+                0 => self.lane(text, end, limit, &mut found),
+                _ => self.lane(text, end, limit, &mut |s, e| later.push((s, e))),
+            }
+        }
+        for (s, e) in later.into_iter().flatten() {
+            found(s, e);
+        }
+    }
+
+    /// One lane on its own: windows ending at `end` and up to (not at) `limit`.
+    fn lane(&self, text: &[u8], mut end: usize, limit: usize, found: &mut dyn FnMut(usize, usize)) {
+        while end < limit {
+            let jump = self.jump(text, end);
+            if jump == 0 {
+                self.check(text, end, found);
+            }
+            end += jump.max(1);
+        }
+    }
+
+    /// How far the window ending at `end` may jump; 0 when it may start a pattern.
+    #[inline(always)]
+    fn jump(&self, text: &[u8], end: usize) -> usize {
+        let block =
+            u32::from(text[end - 2]) | u32::from(text[end - 1]) << 8 | u32::from(text[end]) << 16;
+        usize::from(self.shift[block_hash(block)])
+    }
+
+    /// Checks the window ending at `end`, whose jump is zero, and reports what starts there.
+    #[inline(always)]
+    fn check(&self, text: &[u8], end: usize, found: &mut dyn FnMut(usize, usize)) {
+        let start = end + 1 - self.window;
+        let k = key(text, start, self.window);
+        if self.seen[seen_index(k)] & seen_bit(k) != 0 {
+            self.candidate(text, start, k, found);
+        }
+    }
+
+    /// Reports every pattern that starts at `start`, whose window's key is `k`.
+    #[inline(never)]
+    fn candidate(&self, text: &[u8], start: usize, k: u64, found: &mut dyn FnMut(usize, usize)) {
+        let rest = &text[start..];
+        let Some(n) = self.group(k, rest) else {
+            return;
+        };
+        let g = self.groups[n];
+        let (mut lo, mut hi, mut known) = (g.lo as usize, g.hi as usize, self.window);
+        let shared = g.shared as usize;
+        if g.split && rest.len() >= shared + 8 {
+            // Whatever starts here shares all of the group's common prefix, and the eight
+            // bytes after it name the only part that can.
+            if compare_from(self.pattern(lo), rest, known).1 < shared {
+                return;
+            }
+            let Some((a, b)) = self.part(n, shared, word(rest, shared)) else {
+                return;
+            };
+            (lo, hi, known) = (a, b, shared + 8);
+        }
+        // The last pattern at most `rest`, and how much of it `rest` shares. Every
+        // pattern that starts `rest` is at most `rest` and a prefix of that one, so it is
+        // that one or among its parents.
+        let (after, shared) = self.search(lo, hi, rest, known);
+        if after == lo {
+            return;
+        }
+        let mut i = (after - 1) as u32;
+        while i != NONE {
+            let len = self.pieces[i as usize].len as usize;
+            if len <= shared {
+                found(start, start + len);
+            }
+            i = self.parent[i as usize];
+        }
+    }
+
+    /// The group of patterns that start with `text`'s first window, whose key is `k`.
+    #[inline]
+    fn group(&self, k: u64, text: &[u8]) -> Option<usize> {
+        if self.seen[seen_index(k)] & seen_bit(k) == 0 {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = k as usize & mask;
+        loop {
+            let (tag, g) = self.slots[at];
+            if g == NONE {
+                return None;
+            }
+            let lo = self.groups[g as usize].lo as usize;
+            if tag == (k >> 32) as u32 && is_prefix(&text[..self.window], self.pattern(lo)) {
+                return Some(g as usize);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// The range of patterns of split group `g` whose eight bytes after the `shared` ones
+    /// are `w`.
+    fn part(&self, g: usize, shared: usize, w: u64) -> Option<(usize, usize)> {
+        let k = split_key(g, w);
+        let mask = self.parts.len() - 1;
+        let mut at = k as usize & mask;
+        loop {
+            let (tag, lo, hi) = self.parts[at];
+            if lo == NONE {
+                return None;
+            }
+            if tag == (k >> 32) as u32 && word(self.pattern(lo as usize), shared) == w {
+                return Some((lo as usize, hi as usize));
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Binary search in `pieces[lo..hi]`, all of which share their first `known` bytes
+    /// with `text`: returns how many of them are at most `text` (as an index: the first
+    /// that is greater) and how many bytes `text` shares with the last that is not. Each
+    /// comparison starts past the bytes both bounds of the range share with `text`, which
+    /// every pattern between them shares too.
+    fn search(&self, lo: usize, hi: usize, text: &[u8], known: usize) -> (usize, usize) {
+        let (mut a, mut b) = (lo, hi);
+        let (mut shared_a, mut shared_b) = (known, known);
+        while a < b {
+            let mid = a + (b - a) / 2;
+            let (order, shared) = compare_from(self.pattern(mid), text, shared_a.min(shared_b));
+            if order == Ordering::Greater {
+                b = mid;
+                shared_b = shared;
+            } else {
+                a = mid + 1;
+                shared_a = shared;
+            }
+        }
+        (a, shared_a)
     }
 }
 
-/// A hash of `BLOCK` bytes (the scan's hottest line; inlined even when optimising for size).
-#[inline(always)]
-fn hash(a: u8, b: u8, c: u8) -> u16 {
-    let x = u32::from(a) | u32::from(b) << 8 | u32::from(c) << 16;
-    (x.wrapping_mul(0x9E37_79B1) >> 16) as u16
+/// Compares `pattern` with `text`, both known to agree on their first `from` bytes, as a
+/// pattern that is a prefix of `text` counts as equal; returns the order and the length of
+/// the common prefix.
+#[inline]
+fn compare_from(pattern: &[u8], text: &[u8], from: usize) -> (Ordering, usize) {
+    let n = pattern.len().min(text.len());
+    let mut i = from.min(n);
+    while i + 8 <= n {
+        let (a, b) = (load8(pattern, i), load8(text, i));
+        if a != b {
+            i += ((a ^ b).trailing_zeros() / 8) as usize;
+            return (pattern[i].cmp(&text[i]), i);
+        }
+        i += 8;
+    }
+    while i < n {
+        if pattern[i] != text[i] {
+            return (pattern[i].cmp(&text[i]), i);
+        }
+        i += 1;
+    }
+    match pattern.len() <= text.len() {
+        true => (Ordering::Equal, n),
+        false => (Ordering::Greater, n),
+    }
 }
 
-/// A hash of a window (up to `MAX_WINDOW` bytes), to look up candidate patterns; a match
-/// is always confirmed byte by byte.
-fn key(window: &[u8]) -> u64 {
-    let mut bytes = [0u8; MAX_WINDOW];
-    bytes[..window.len()].copy_from_slice(window);
-    let lo = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
-    let hi = u64::from_le_bytes(bytes[8..].try_into().expect("8 bytes"));
-    (lo ^ hi.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+/// Whether `a` is a prefix of `b`.
+#[inline]
+fn is_prefix(a: &[u8], b: &[u8]) -> bool {
+    a.len() <= b.len() && compare_from(b, a, 0).1 == a.len()
+}
+
+/// Byte strings in lexicographic order, eight bytes at a time (the C library compares
+/// them one by one).
+pub fn order(a: &[u8], b: &[u8]) -> Ordering {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let (x, y) = (load8(a, i).swap_bytes(), load8(b, i).swap_bytes());
+        if x != y {
+            return x.cmp(&y);
+        }
+        i += 8;
+    }
+    a[i..].cmp(&b[i..])
+}
+
+/// Eight bytes of `bytes` at `at`.
+#[inline]
+fn word(bytes: &[u8], at: usize) -> u64 {
+    load8(bytes, at)
+}
+
+/// The key of a part of split group `g`: its patterns' eight bytes `w` after the shared
+/// prefix. A part found by its key is checked byte by byte like any candidate.
+fn split_key(g: usize, w: u64) -> u64 {
+    let h =
+        (w ^ (g as u64).wrapping_mul(0xA076_1D64_78BD_642F)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h ^ h >> 32).wrapping_mul(0xD6E8_FEB8_6659_FD93)
+}
+
+/// A hash of `BLOCK` bytes, the first in the low byte (the scan's hottest line; inlined
+/// even when optimising for size).
+#[inline(always)]
+fn block_hash(block: u32) -> usize {
+    (block.wrapping_mul(0x9E37_79B1) >> (32 - SHIFT_BITS)) as usize
+}
+
+/// A hash of the window of `n` (`BLOCK` to `MAX_WINDOW`) bytes at `start` of `text`, to
+/// look up its group; a match is always confirmed byte by byte.
+#[inline(always)]
+fn key(text: &[u8], start: usize, n: usize) -> u64 {
+    let (lo, hi) = if n >= 8 {
+        (load8(text, start), load8(text, start + n - 8))
+    } else if n >= 4 {
+        (load4(text, start), load4(text, start + n - 4))
+    } else {
+        let window = &text[start..start + n];
+        (window.iter().fold(0, |h, &b| h << 8 | u64::from(b)), 0)
+    };
+    // Every bit of the result depends on every input bit: the low ones index the table
+    // of groups, the high ones the bitmap.
+    let h = (lo ^ hi.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h ^ h >> 32).wrapping_mul(0xD6E8_FEB8_6659_FD93)
+}
+
+/// Eight bytes of `t` at `i`, little-endian. Byte by byte, which the compiler turns into
+/// one load, where a slice would call out of line when optimising for size.
+#[inline(always)]
+fn load8(t: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes([
+        t[i],
+        t[i + 1],
+        t[i + 2],
+        t[i + 3],
+        t[i + 4],
+        t[i + 5],
+        t[i + 6],
+        t[i + 7],
+    ])
+}
+
+#[inline(always)]
+fn load4(t: &[u8], i: usize) -> u64 {
+    u64::from(u32::from_le_bytes([t[i], t[i + 1], t[i + 2], t[i + 3]]))
+}
+
+#[inline(always)]
+fn seen_index(k: u64) -> usize {
+    (k >> (64 - SEEN_BITS + 6)) as usize
+}
+
+#[inline(always)]
+fn seen_bit(k: u64) -> u64 {
+    1 << ((k >> (64 - SEEN_BITS)) & 63)
 }
 
 #[cfg(test)]
@@ -125,9 +625,25 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn scanner(patterns: &[Vec<u8>]) -> Scanner {
+        let source = Arc::new(patterns.concat());
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        for p in patterns {
+            pieces.push(Piece {
+                source: 0,
+                start,
+                len: p.len() as u32,
+            });
+            start += p.len() as u32;
+        }
+        Scanner::new(vec![source], &[], pieces)
+    }
+
     fn all(scanner: &Scanner, text: &[u8]) -> Vec<(usize, usize)> {
         let mut found = Vec::new();
         scanner.each(text, |s, e| found.push((s, e)));
+        assert!(found.is_sorted_by_key(|&(s, _)| s), "in order of start");
         found.sort_unstable();
         found
     }
@@ -152,7 +668,7 @@ mod tests {
             .iter()
             .map(|p| p.as_bytes().to_vec())
             .collect();
-        let scanner = Scanner::new(patterns.clone());
+        let scanner = scanner(&patterns);
         let text = b"..abcdefghi..xyzxyzxyz";
         assert_eq!(all(&scanner, text), naive(&patterns, text));
         assert_eq!(
@@ -160,6 +676,57 @@ mod tests {
             [(2, 8), (2, 10), (5, 11), (13, 19), (16, 22)]
         );
         assert!(all(&scanner, b"abcde").is_empty());
+    }
+
+    #[test]
+    fn many_patterns_sharing_a_long_prefix_in_text_that_repeats_it() {
+        // Every window of the text starts like every pattern: each is decided by one
+        // search, and the occurrences are exactly the naive ones, across all four lanes.
+        let header = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.";
+        let mut patterns: Vec<Vec<u8>> = (0..300)
+            .map(|i| [&header[..], format!("payload-{i:03}-tail").as_bytes()].concat())
+            .collect();
+        patterns.push(header[..20].to_vec());
+        let scanner = scanner(&patterns);
+        let mut text = Vec::new();
+        for i in 0..2000 {
+            text.extend_from_slice(header);
+            text.extend_from_slice(format!("payload-{:03}-tail ", i * 7 % 400).as_bytes());
+        }
+        let found = all(&scanner, &text);
+        assert_eq!(found, naive(&patterns, &text));
+        assert!(found.len() > 2000);
+    }
+
+    #[test]
+    fn proper_prefixes_inside_and_outside_the_window() {
+        let patterns: Vec<Vec<u8>> = [
+            "abcdefghijklmnopqrstuvwxyz",
+            "abcdefghijklmnopqrsTUVWXYZ",
+            "zzzzzzzzzzzzzzzz",
+        ]
+        .iter()
+        .map(|p| p.as_bytes().to_vec())
+        .collect();
+        let scanner = scanner(&patterns);
+        for yes in [
+            "a",
+            "abcdefgh",
+            "abcdefghijklmnopq",
+            "abcdefghijklmnopqrsT",
+            "zzzzzzzzzzzzzzz",
+        ] {
+            assert!(scanner.is_proper_prefix(yes.as_bytes()), "{yes}");
+        }
+        for no in [
+            "b",
+            "abcdefghijklmnopqrstuvwxyz",
+            "abcdefghijklmnopqrsX",
+            "zzzzzzzzzzzzzzzz",
+            "zzzzzzzzzzzzzzzzz",
+        ] {
+            assert!(!scanner.is_proper_prefix(no.as_bytes()), "{no}");
+        }
     }
 
     proptest! {
@@ -173,8 +740,37 @@ mod tests {
             text in "[abcd]{0,300}",
         ) {
             let patterns: Vec<Vec<u8>> = patterns.into_iter().map(String::into_bytes).collect();
-            let scanner = Scanner::new(patterns.clone());
+            let scanner = scanner(&patterns);
             prop_assert_eq!(all(&scanner, text.as_bytes()), naive(&patterns, text.as_bytes()));
+        }
+
+        /// The same on texts long enough for four lanes, with patterns that share long
+        /// prefixes and sit across the lanes' borders.
+        #[test]
+        fn agrees_with_a_naive_search_across_lanes(
+            patterns in prop::collection::btree_set("[ab]{0,20}[abc]{3,6}", 1..40),
+            text in prop::collection::vec(
+                prop::sample::select(b"aabbc".to_vec()),
+                LANES * MIN_LANE..(LANES + 1) * MIN_LANE + 40,
+            ),
+        ) {
+            let patterns: Vec<Vec<u8>> = patterns.into_iter().map(String::into_bytes).collect();
+            let scanner = scanner(&patterns);
+            prop_assert_eq!(all(&scanner, &text), naive(&patterns, &text));
+        }
+
+        /// Whether a string is a proper prefix of a pattern, against the definition.
+        #[test]
+        fn proper_prefix_agrees_with_the_definition(
+            patterns in prop::collection::btree_set("[ab]{3,24}", 1..20),
+            probe in "[ab]{1,26}",
+        ) {
+            let patterns: Vec<Vec<u8>> = patterns.into_iter().map(String::into_bytes).collect();
+            let scanner = scanner(&patterns);
+            let want = patterns
+                .iter()
+                .any(|p| p.len() > probe.len() && p.starts_with(probe.as_bytes()));
+            prop_assert_eq!(scanner.is_proper_prefix(probe.as_bytes()), want);
         }
     }
 }

@@ -117,7 +117,10 @@ fn receive(stream: &mut UnixStream) -> std::result::Result<Vec<Secret>, String> 
         }
         let mut value = vec![0; len];
         reader.read_exact(&mut value).map_err(|e| e.to_string())?;
-        values.push(Secret::new(String::from_utf8_lossy(&value).into_owned()));
+        // Valid UTF-8 becomes the value as it is, without a copy (a value may be many MiB).
+        let value = String::from_utf8(value)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        values.push(Secret::new(value));
     }
 }
 
@@ -130,23 +133,32 @@ pub fn send(socket: &Path, values: &[Secret]) -> Result<()> {
         ))
         .hint("nothing was printed: the job's masker (akl run) does not answer; unset AKL_MASK_SOCKET to go on without masking")
     };
-    let mut stream = UnixStream::connect(socket).map_err(|e| fail(e.to_string()))?;
+    let stream = UnixStream::connect(socket).map_err(|e| fail(e.to_string()))?;
     stream
         .set_read_timeout(Some(TIMEOUT))
         .and_then(|()| stream.set_write_timeout(Some(TIMEOUT)))
         .map_err(|e| fail(e.to_string()))?;
-    let mut message = HELLO.to_vec();
-    for value in values {
-        let bytes = value.expose().as_bytes();
-        let len = u32::try_from(bytes.len()).map_err(|_| fail("a value is too large".into()))?;
-        message.extend_from_slice(&len.to_be_bytes());
-        message.extend_from_slice(bytes);
+    if values
+        .iter()
+        .any(|v| u32::try_from(v.expose().len()).is_err())
+    {
+        return Err(fail("a value is too large".into()));
     }
+    // Written as they are, through a small buffer: a copy of the whole message would
+    // double the memory a large value takes.
+    let write = || -> io::Result<()> {
+        let mut out = io::BufWriter::new(&stream);
+        out.write_all(HELLO)?;
+        for value in values {
+            let bytes = value.expose().as_bytes();
+            out.write_all(&(bytes.len() as u32).to_be_bytes())?;
+            out.write_all(bytes)?;
+        }
+        out.flush()
+    };
     // A refusing masker answers without reading: its answer says more than the broken
     // pipe the write then meets.
-    let sent = stream
-        .write_all(&message)
-        .and_then(|()| stream.shutdown(std::net::Shutdown::Write));
+    let sent = write().and_then(|()| stream.shutdown(std::net::Shutdown::Write));
     let mut answer = String::new();
     let read = BufReader::new(&stream).read_line(&mut answer);
     match answer.strip_prefix('-') {

@@ -27,17 +27,17 @@ pub struct Masker {
 
 #[derive(Debug)]
 struct State {
-    values: Vec<Secret>,
+    /// The patterns of every value so far, which hold the values themselves (once, shared
+    /// by every set built from them).
     patterns: Arc<Patterns>,
 }
 
 impl Masker {
     /// A masker for `values`; returns, per value (by index), what was too short to mask.
     pub fn new(values: Vec<Secret>, parent: Option<PathBuf>) -> (Masker, Vec<(usize, TooShort)>) {
-        let (patterns, short) = Patterns::new(values.iter().map(Secret::expose));
+        let (patterns, short) = Patterns::new(values.into_iter().map(Secret::into_exposed));
         let masker = Masker {
             state: Mutex::new(State {
-                values,
                 patterns: Arc::new(patterns),
             }),
             epoch: AtomicU64::new(0),
@@ -64,16 +64,18 @@ impl Masker {
             channel::send(parent, &values)?;
         }
         let mut state = self.lock();
-        let known = state.values.len();
-        for value in values {
-            if !state.values.contains(&value) {
-                state.values.push(value);
-            }
-        }
-        let (patterns, short) = Patterns::new(state.values.iter().map(Secret::expose));
+        // Values known already are not counted again; the new set shares the old one's.
+        let mut fresh: Vec<String> = values
+            .into_iter()
+            .filter(|v| !state.patterns.knows(v.expose()))
+            .map(Secret::into_exposed)
+            .collect();
+        fresh.sort_unstable();
+        fresh.dedup();
+        let (patterns, short) = state.patterns.with(fresh);
         state.patterns = Arc::new(patterns);
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        Ok(short.iter().filter(|(i, _)| *i >= known).count())
+        Ok(short.len())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

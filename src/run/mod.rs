@@ -3,7 +3,8 @@
 //!
 //! Supervising: the command's stdin is inherited and never read here; its stdout and
 //! stderr are pipes, each pumped by a thread through its own redactor to ours, and every
-//! byte is written as soon as it is settled. When our stdout and stderr are one file, the
+//! byte is written as soon as it is settled, or once the command has been quiet for
+//! `QUIET`. When our stdout and stderr are one file, the
 //! command gets one pipe for both, so their order is kept. Values registered while it
 //! runs (`channel`) are masked from then on (`masker`). SIGINT, SIGTERM, SIGHUP, SIGQUIT,
 //! SIGUSR1, SIGUSR2 and SIGWINCH are forwarded, and masking goes on until the command has
@@ -43,6 +44,10 @@ const FORWARDED: [i32; 7] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
 /// and what it still writes within that grace is kept.
 const DRAIN_QUIET: Duration = Duration::from_secs(2);
 const DRAIN_MAX: Duration = Duration::from_secs(10);
+
+/// Bytes held back because they could start a secret are written after the command has
+/// been quiet this long: a prompt or a partial line shows up at once, to the eye.
+const QUIET: Duration = Duration::from_millis(50);
 
 /// Pipe capacity and read size for the command's output.
 const PIPE_SIZE: usize = 256 << 10;
@@ -295,7 +300,9 @@ impl Activity {
 
 /// Copies `from` to the sink through a redactor, writing each settled piece at once. The
 /// masker's patterns are looked at after every read, so a value registered before that
-/// read is masked in it.
+/// read is masked in it. Bytes held back because they could start a secret are written
+/// once the command has written nothing for `QUIET` (a prompt, a partial line); the rest
+/// of a secret that started in them is still masked if it comes later.
 fn pump(
     from: OwnedFd,
     sink: Sink,
@@ -310,26 +317,53 @@ fn pump(
             let (mut epoch, patterns) = masker.patterns();
             let mut redactor = Redactor::new(patterns);
             let mut sink: Box<dyn Write> = match sink {
-                Sink::Stdout => Box::new(io::stdout()),
-                Sink::Stderr => Box::new(io::stderr()),
+                Sink::Stdout => {
+                    unbuffered(io::stdout().as_fd()).unwrap_or_else(|| Box::new(io::stdout()))
+                }
+                Sink::Stderr => {
+                    unbuffered(io::stderr().as_fd()).unwrap_or_else(|| Box::new(io::stderr()))
+                }
             };
             let mut buf = vec![0; PIPE_SIZE];
             let mut out = Vec::with_capacity(buf.len() + 64);
             let mut write = |out: &[u8]| {
                 out.is_empty() || sink.write_all(out).and_then(|()| sink.flush()).is_ok()
             };
+            let mut refresh = |redactor: &mut Redactor| {
+                if masker.changed_since(epoch) {
+                    let (now, patterns) = masker.patterns();
+                    epoch = now;
+                    redactor.set_patterns(patterns);
+                }
+            };
+            // Since when the oldest byte held back has waited.
+            let mut held_since: Option<Instant> = None;
             loop {
+                if let Some(since) = held_since {
+                    if !readable_within(&from, QUIET.saturating_sub(since.elapsed())) {
+                        refresh(&mut redactor);
+                        out.clear();
+                        redactor.flush_held(&mut out);
+                        held_since = None;
+                        if !write(&out) {
+                            return;
+                        }
+                        continue;
+                    }
+                }
                 match from.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
                         activity.now();
-                        if masker.changed_since(epoch) {
-                            let (now, patterns) = masker.patterns();
-                            epoch = now;
-                            redactor.set_patterns(patterns);
-                        }
+                        refresh(&mut redactor);
                         out.clear();
                         redactor.push(&buf[..n], &mut out);
+                        held_since = match redactor.pending() {
+                            0 => None,
+                            // All of it came with this read.
+                            pending if pending <= n => Some(Instant::now()),
+                            _ => held_since,
+                        };
                         // Our side closed: stop reading, so the command sees a closed pipe as it
                         // would have without us.
                         if !write(&out) {
@@ -346,6 +380,34 @@ fn pump(
             let _ = done.send(());
         });
     spawned.map(drop)
+}
+
+/// A descriptor of our own for stdout or stderr, written without std's line buffering:
+/// the pump writes whole chunks and flushes each, and std would scan every chunk for its
+/// last newline (all of it, in output that is one long line).
+fn unbuffered(fd: BorrowedFd<'_>) -> Option<Box<dyn Write>> {
+    let file = std::fs::File::from(fd.try_clone_to_owned().ok()?);
+    Some(Box::new(file))
+}
+
+/// Whether `from` has something to read (or has closed) within `wait`. A failed wait
+/// counts as readable: the read that follows reports it.
+fn readable_within(from: &std::fs::File, wait: Duration) -> bool {
+    let timeout = rustix::event::Timespec {
+        tv_sec: wait.as_secs() as _,
+        tv_nsec: wait.subsec_nanos() as _,
+    };
+    let mut fds = [rustix::event::PollFd::new(
+        from,
+        rustix::event::PollFlags::IN,
+    )];
+    loop {
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(ready) => return ready > 0,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return true,
+        }
+    }
 }
 
 /// Waits for the command and returns the exit code to pass on. As PID 1, every child is

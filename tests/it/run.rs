@@ -277,6 +277,52 @@ fn stdin_is_the_commands_and_output_is_not_held_back() {
 }
 
 #[test]
+fn a_held_partial_line_shows_while_the_command_waits_and_the_rest_of_the_secret_is_masked() {
+    let world = World::new();
+    let file = write_env_file(&world, "DEPLOY_KEY", "sk-live-canary-deploy-key-42");
+    // The command prints the key's first 8 bytes and waits for us: only the masker writing
+    // what it held back, once the command has gone quiet, lets us see them.
+    let script =
+        r#"printf 'key: %.8s' "$DEPLOY_KEY"; read go; printf '%s done\n' "${DEPLOY_KEY#????????}""#;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_akl"))
+        .env_clear()
+        .envs([("AKEYLESS_TOKEN", "t-local"), ("PATH", "/usr/bin:/bin")])
+        .args(["run", "--env-file"])
+        .arg(&file)
+        .args(["--", "sh", "-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (chunks, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 256];
+        while let Ok(n @ 1..) = stdout.read(&mut buf) {
+            let _ = chunks.send(buf[..n].to_vec());
+        }
+    });
+    let mut seen = Vec::new();
+    while !seen.ends_with(b"key: sk-live-") {
+        // Not a timing check: a bound so that a masker that holds the bytes for ever fails
+        // the test instead of hanging it.
+        let chunk = received
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("held for good: {:?}", String::from_utf8_lossy(&seen)));
+        seen.extend_from_slice(&chunk);
+    }
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    seen.extend(received.iter().flatten());
+    assert_eq!(
+        String::from_utf8_lossy(&seen),
+        "key: sk-live-[MASKED] done\n",
+        "the part written before the pause stays, the rest of the key is masked"
+    );
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
 fn no_mask_replaces_akl_with_the_command() {
     let world = World::new();
     let child = spawn(
