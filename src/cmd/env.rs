@@ -16,7 +16,7 @@ use crate::settings::{self, Env, Overrides, vars};
 use super::outputs;
 
 /// Linux's limit on one `NAME=value` string in an environment (32 pages).
-const MAX_ARG_STRLEN: usize = 128 << 10;
+pub const MAX_ARG_STRLEN: usize = 128 << 10;
 
 pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<ExitCode> {
     let started = Instant::now();

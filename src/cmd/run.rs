@@ -72,6 +72,19 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
         None => resolve(env, overrides)?,
     };
     // An enclosing masker sees our output too, and keeps masking after we exit.
+    // Linux refuses to start a program with an environment string over 128 KiB: say
+    // which value, before anything is copied for the child.
+    if let Some((name, value)) = prepared
+        .vars
+        .iter()
+        .find(|(n, v)| n.len() + v.expose().len() + 2 > super::env::MAX_ARG_STRLEN)
+    {
+        return Err(Error::usage(format!(
+            "{name} is {} bytes: Linux passes no environment variable over 128 KiB to a program, so the command cannot start with it",
+            value.expose().len()
+        ))
+        .hint("have akl write it to a file instead: add |file=true to its reference"));
+    }
     // The files' paths are not secret; their content is.
     let named: Vec<(String, Secret)> = prepared
         .vars

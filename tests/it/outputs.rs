@@ -678,3 +678,24 @@ fn on_a_shell_executor_files_and_credentials_go_when_the_job_shell_exits() {
     assert!(!env_path(&world).exists());
     assert_eq!(world.fake.count("dynamic-secret-tmp-creds-delete"), 1);
 }
+
+#[test]
+fn akl_run_refuses_a_value_no_program_can_take_and_a_file_carries_it() {
+    let big = format!("canary-big-{}", "b".repeat(200_000));
+    let world = World::with(fixture().with_static("/ci/big", &big));
+    world
+        .akl()
+        .env("BIG", "akeyless://ci/big")
+        .args(["run", "--", "true"])
+        .run()
+        .code(2)
+        .stderr_has("BIG is 200011 bytes: Linux passes no environment variable over 128 KiB")
+        .stderr_has("add |file=true");
+    let run = world
+        .akl()
+        .env("BIG", "akeyless:/ci/big|file=true")
+        .args(["run", "--", "sh", "-c", "wc -c <\"$BIG\""])
+        .run()
+        .ok();
+    assert_eq!(run.stdout.trim(), "200011");
+}
