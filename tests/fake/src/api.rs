@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::{Map, Value, json};
 
 use super::fixture::{AuthKind, Fixture, Item, ItemKind, Producer, RotatedForm, canonical, glob};
+use super::issuers::{Issuers, SshRequest};
 use super::jwt;
 
 /// A failed call: status and the `error` text.
@@ -49,6 +50,8 @@ pub struct Backend {
     /// The fixture's items by name: the fake answers in constant time per name, so a
     /// benchmark with 10,000 items measures the client, not the fake.
     index: HashMap<String, usize>,
+    /// The CAs of the SSH and PKI issuers.
+    pub issuers: Issuers,
 }
 
 /// What a call answers: JSON, or 201 with no body (as deleting credentials does).
@@ -74,6 +77,7 @@ impl Backend {
             issued: Mutex::default(),
             live: Mutex::default(),
             added: Mutex::default(),
+            issuers: Issuers::new(),
         }
     }
 
@@ -108,6 +112,8 @@ impl Backend {
             "get-dynamic-secret-value" => self.get_dynamic_secret_value(body),
             "get-rotated-secret-value" => self.get_rotated_secret_value(body),
             "list-items" => self.list_items(body),
+            "get-ssh-certificate" => self.get_ssh_certificate(body),
+            "get-pki-certificate" => self.get_pki_certificate(body),
             "dynamic-secret-tmp-creds-get" => self.tmp_creds_get(body),
             "dynamic-secret-tmp-creds-delete" => {
                 return self.tmp_creds_delete(body).map(|()| Reply::Created);
@@ -369,6 +375,11 @@ impl Backend {
                 1,
             ),
             ItemKind::Certificate => ("certificate", json!({"certificate_format": "pem"}), 1),
+            ItemKind::SshIssuer { .. } | ItemKind::PkiIssuer { .. } => (
+                "",
+                json!({"cert_issue_details": issue_details(&item.kind)}),
+                1,
+            ),
             ItemKind::Other { .. } => ("other", json!({}), 1),
         };
         Ok(json!({
@@ -389,6 +400,7 @@ impl Backend {
             "modification_date": "2026-01-05T10:00:00Z",
             "item_general_info": info,
             "client_permissions": ["read", "list"],
+            "certificate_issue_details": issue_details(&item.kind),
         }))
     }
 
@@ -510,6 +522,180 @@ impl Backend {
             RotatedForm::Payload => json!({ "payload": fields.to_string() }),
             RotatedForm::TargetValue => json!({ "target_value": fields }),
         }}))
+    }
+}
+
+impl Backend {
+    /// `get-ssh-certificate`: signs `public-key-data` for `cert-username` (a comma list)
+    /// with the issuer's CA, as the real API does: each user must be allowed, and `ttl`
+    /// (integer seconds, the issuer's longest by default) at most the issuer's.
+    fn get_ssh_certificate(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        let session = self.session(body)?;
+        let item = self.readable(&session, string(body, "cert-issuer-name")?)?;
+        let users = string(body, "cert-username")?;
+        let public_key = string(body, "public-key-data")?;
+        let ttl = match body.get("ttl") {
+            None | Some(Value::Null) => None,
+            Some(t) => Some(
+                t.as_u64()
+                    .ok_or((400, "ttl must be an integer number of seconds".to_owned()))?,
+            ),
+        };
+        let legacy = match body.get("legacy-signing-alg-name") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return fail(400, "legacy-signing-alg-name must be a boolean"),
+        };
+        let ItemKind::SshIssuer {
+            allowed_users,
+            max_ttl,
+        } = &item.kind
+        else {
+            return fail(
+                400,
+                format!(
+                    "item {} is not an SSH certificate issuer (it is {})",
+                    item.name,
+                    item.type_name()
+                ),
+            );
+        };
+        let principals: Vec<String> = users.split(',').map(str::to_owned).collect();
+        let anyone = allowed_users.iter().any(|u| u == "*");
+        if let Some(user) = principals
+            .iter()
+            .find(|u| !anyone && !allowed_users.contains(u))
+        {
+            return fail(
+                400,
+                format!(
+                    "failed to get ssh certificate: user {user} is not part of allowed user list"
+                ),
+            );
+        }
+        let ttl = ttl.unwrap_or(*max_ttl);
+        if ttl == 0 || ttl > *max_ttl {
+            return fail(
+                400,
+                format!(
+                    "failed to get ssh certificate: ttl {ttl} is not within the issuer's max ttl of {max_ttl} seconds"
+                ),
+            );
+        }
+        let serial = self.next();
+        let data = self
+            .issuers
+            .sign_ssh(&SshRequest {
+                public_key,
+                principals: &principals,
+                ttl,
+                key_id: &format!("{} {users}", item.name),
+                serial,
+                legacy_name: legacy,
+            })
+            .map_err(|why| (400, format!("failed to get ssh certificate: {why}")))?;
+        Ok(json!({ "data": data, "path": "" }))
+    }
+
+    /// `get-pki-certificate` with `csr-data-base64`: signs the request with the issuer's
+    /// intermediate CA when every name in it is allowed and `ttl` (a string of seconds)
+    /// is at most the issuer's; answers the certificate and the chain above it.
+    fn get_pki_certificate(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        let session = self.session(body)?;
+        let item = self.readable(&session, string(body, "cert-issuer-name")?)?;
+        let ttl = match body.get("ttl") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(t)) => Some(
+                t.parse::<u64>()
+                    .map_err(|_| (400, format!("ttl: invalid duration {t}")))?,
+            ),
+            Some(_) => return fail(400, "ttl must be a string"),
+        };
+        let ItemKind::PkiIssuer {
+            allowed_domains,
+            allow_subdomains,
+            max_ttl,
+        } = &item.kind
+        else {
+            return fail(
+                400,
+                format!(
+                    "item {} is not a PKI certificate issuer (it is {})",
+                    item.name,
+                    item.type_name()
+                ),
+            );
+        };
+        let Some(csr) = optional_string(body, "csr-data-base64")? else {
+            // The fake signs requests only: what akl sends.
+            return fail(400, "the fake issues certificates for csr-data-base64 only");
+        };
+        let ttl = ttl.unwrap_or(*max_ttl);
+        if ttl == 0 || ttl > *max_ttl {
+            return fail(
+                400,
+                format!(
+                    "failed to get pki certificate: ttl {ttl} is not within the issuer's max ttl of {max_ttl} seconds"
+                ),
+            );
+        }
+        let allowed = |name: &str| {
+            name.parse::<std::net::IpAddr>().is_ok()
+                || allowed_domains
+                    .iter()
+                    .any(|d| name == d || (*allow_subdomains && name.ends_with(&format!(".{d}"))))
+        };
+        let issued = self
+            .issuers
+            .sign_csr(csr, ttl, allowed)
+            .map_err(|why| (400, format!("failed to get pki certificate: {why}")))?;
+        let n = self.next();
+        Ok(json!({
+            "data": issued.leaf,
+            "parent_cert": issued.parent,
+            "path": "",
+            "cert_display_id": format!("{n:012x}"),
+            "cert_item_id": n,
+            "reading_token": "",
+        }))
+    }
+}
+
+/// An issuer's `certificate_issue_details`, as `describe-item` shows it.
+fn issue_details(kind: &ItemKind) -> Value {
+    match kind {
+        ItemKind::SshIssuer {
+            allowed_users,
+            max_ttl,
+        } => json!({
+            "cert_issuer_type": "ssh",
+            "max_ttl": max_ttl,
+            "ssh_cert_issuer_details": {
+                "allowed_users": allowed_users,
+                "cert_type": 1,
+                "principals": [],
+                "critical_options": {},
+                "extensions": {"permit-pty": ""},
+            },
+        }),
+        ItemKind::PkiIssuer {
+            allowed_domains,
+            allow_subdomains,
+            max_ttl,
+        } => json!({
+            "cert_issuer_type": "pki",
+            "max_ttl": max_ttl,
+            "pki_cert_issuer_details": {
+                "allowed_domains_list": allowed_domains,
+                "allow_subdomains": allow_subdomains,
+                "allow_any_name": false,
+                "client_flag": true,
+                "server_flag": true,
+                "key_type": "ec",
+                "key_bits": 256,
+            },
+        }),
+        _ => Value::Null,
     }
 }
 

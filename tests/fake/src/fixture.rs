@@ -46,6 +46,10 @@ fn default_token_ttl() -> u64 {
     900
 }
 
+fn default_max_ttl() -> u64 {
+    3600
+}
+
 fn default_page_size() -> usize {
     1000
 }
@@ -138,6 +142,23 @@ pub enum ItemKind {
     },
     /// An item of a type `akl` does not fetch, to test the wrong-type path.
     Certificate,
+    /// Signs OpenSSH user certificates for the users it allows (`*`: any), for at most
+    /// `max_ttl` seconds (also the default), with the fake's SSH CA.
+    SshIssuer {
+        allowed_users: Vec<String>,
+        #[serde(default = "default_max_ttl")]
+        max_ttl: u64,
+    },
+    /// Signs TLS certificates from requests whose names are in `allowed_domains` (or
+    /// below them, with `allow_subdomains`; IP addresses always), for at most `max_ttl`
+    /// seconds, with the fake's intermediate CA.
+    PkiIssuer {
+        allowed_domains: Vec<String>,
+        #[serde(default)]
+        allow_subdomains: bool,
+        #[serde(default = "default_max_ttl")]
+        max_ttl: u64,
+    },
     /// An item whose `item_type` is whatever the fixture says (a hostile gateway's).
     Other { item_type: String },
 }
@@ -229,6 +250,8 @@ impl Item {
             ItemKind::Dynamic { .. } => "DYNAMIC_SECRET",
             ItemKind::Rotated { .. } => "ROTATED_SECRET",
             ItemKind::Certificate => "CERTIFICATE",
+            ItemKind::SshIssuer { .. } => "SSH_CERT_ISSUER",
+            ItemKind::PkiIssuer { .. } => "PKI_CERT_ISSUER",
             ItemKind::Other { item_type } => item_type,
         }
     }

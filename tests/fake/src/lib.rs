@@ -10,6 +10,7 @@ pub mod api;
 pub mod faults;
 pub mod fixture;
 pub mod http;
+pub mod issuers;
 pub mod jwt;
 pub mod log;
 pub mod tls;
@@ -176,6 +177,16 @@ impl Fake {
     /// Adds an item while the fake runs.
     pub fn add_item(&self, item: fixture::Item) {
         self.shared.backend.added.lock().unwrap().push(item);
+    }
+
+    /// The SSH issuers' CA public key line, for an sshd's `TrustedUserCAKeys`.
+    pub fn ssh_ca(&self) -> String {
+        self.shared.backend.issuers.ssh_ca()
+    }
+
+    /// The PKI issuers' root CA (PEM): what verifies the certificates they issue.
+    pub fn pki_root_pem(&self) -> &str {
+        self.shared.backend.issuers.root_pem()
     }
 
     /// The dynamic secrets' credentials not revoked yet, as `item id`.
