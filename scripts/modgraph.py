@@ -17,7 +17,7 @@ from pathlib import Path
 # Lower layers never use higher ones: an edge must go to a lower rank. Modules of one
 # rank may use each other only where ALLOWED_SAME_RANK says so.
 RANKS = {
-    "secret": 0, "error": 0, "mask": 0, "files": 0, "json": 0,
+    "secret": 0, "error": 0, "mask": 0, "files": 0, "json": 0, "keys": 0,
     "client": 1,
     "settings": 2,
     "auth": 3,
@@ -27,7 +27,7 @@ RANKS = {
     "cmd": 7, "compat": 7,
     "main": 8,
 }
-ALLOWED_SAME_RANK = {("compat", "cmd"), ("files", "error"), ("mask", "json")}
+ALLOWED_SAME_RANK = {("compat", "cmd"), ("files", "error"), ("mask", "json"), ("keys", "secret")}
 # On top of the ranks: the outputs (env file, child process, masking) never reach the
 # client or the login, whatever their rank.
 FORBIDDEN = {(out, low) for out in ("envfile", "mask", "run") for low in ("client", "auth")}

@@ -13,6 +13,7 @@ mod envfile;
 mod error;
 mod files;
 mod json;
+mod keys;
 mod mask;
 mod resolve;
 mod run;

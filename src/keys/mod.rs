@@ -1,0 +1,161 @@
+//! Key pairs made in the job for the certificates Akeyless issuers sign, in the formats
+//! the tools that use them read. Only the public half ever leaves: an SSH public key line,
+//! or a certificate request signed by the key. Pure: no I/O besides the system's
+//! randomness.
+//!
+//! - SSH: Ed25519 (RSA for old servers), the private key as OpenSSH writes it
+//!   (`ssh.rs`, by the `ssh-key` crate), so `ssh -i` takes it unchanged.
+//! - TLS: P-256, the private key as PKCS#8 PEM, and a PKCS#10 request (`csr.rs`, DER
+//!   from `der.rs`).
+
+mod csr;
+mod der;
+mod rsa;
+mod ssh;
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{Ed25519KeyPair, KeyPair};
+
+use crate::secret::Secret;
+
+/// Why no key could be made (the system's randomness failed): no secret in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyError(&'static str);
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// What the comment of the keys `akl` makes says, so a key found later tells its origin.
+pub const COMMENT: &str = "akl";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SshAlgorithm {
+    Ed25519,
+    /// 3072-bit RSA, for servers that take no Ed25519 certificate.
+    Rsa,
+}
+
+/// An SSH key pair: the public key line (`ssh-ed25519 AAAA… akl`) and the private key file.
+#[derive(Debug)]
+pub struct SshKey {
+    pub public: String,
+    pub private: Secret,
+}
+
+pub fn ssh_key(algorithm: SshAlgorithm) -> Result<SshKey, KeyError> {
+    let rng = SystemRandom::new();
+    let material = match algorithm {
+        SshAlgorithm::Ed25519 => {
+            let mut seed = [0u8; 32];
+            random(&rng, &mut seed)?;
+            let pair = Ed25519KeyPair::from_seed_unchecked(&seed)
+                .map_err(|_| KeyError("generating an Ed25519 key failed"))?;
+            let public = pair.public_key().as_ref().try_into().map_err(|_| {
+                KeyError("generating an Ed25519 key failed: a public key of another size")
+            })?;
+            ssh::Material::Ed25519 { public, seed }
+        }
+        SshAlgorithm::Rsa => rsa::generate(&rng)?,
+    };
+    let (public, private) = material.files(COMMENT)?;
+    Ok(SshKey {
+        public,
+        private: Secret::new(private),
+    })
+}
+
+/// A TLS key pair's request: the PKCS#10 request (DER) and the private key (PKCS#8 PEM).
+#[derive(Debug)]
+pub struct TlsKey {
+    pub request: Vec<u8>,
+    pub private: Secret,
+}
+
+/// A P-256 key and a request for a certificate naming `common_name` and `names`.
+pub fn tls_key(common_name: &str, names: &[String]) -> Result<TlsKey, KeyError> {
+    let rng = SystemRandom::new();
+    let (pair, pkcs8) = csr::generate(&rng)?;
+    Ok(TlsKey {
+        request: csr::request(&pair, common_name, names, &rng)?,
+        private: Secret::new(pem("PRIVATE KEY", &pkcs8)),
+    })
+}
+
+/// DER in PEM armour: base64 in lines of 64 between BEGIN and END lines.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let mut text = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        text.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        text.push('\n');
+    }
+    text.push_str(&format!("-----END {label}-----\n"));
+    text
+}
+
+fn random(rng: &SystemRandom, out: &mut [u8]) -> Result<(), KeyError> {
+    rng.fill(out)
+        .map_err(|_| KeyError("the system's random number generator failed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_keys_are_new_each_time_and_shaped_as_openssh_writes_them() {
+        let a = ssh_key(SshAlgorithm::Ed25519).unwrap();
+        let b = ssh_key(SshAlgorithm::Ed25519).unwrap();
+        assert_ne!(a.public, b.public);
+        assert!(
+            a.public
+                .starts_with("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI")
+        );
+        assert!(a.public.ends_with(" akl"));
+        assert!(
+            a.private
+                .expose()
+                .starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+        );
+        assert_eq!(format!("{:?}", a.private), "Secret(redacted)");
+    }
+
+    #[test]
+    fn rsa_keys_are_3072_bits() {
+        let key = ssh_key(SshAlgorithm::Rsa).unwrap();
+        let blob = STANDARD
+            .decode(key.public.split(' ').nth(1).unwrap())
+            .unwrap();
+        // string "ssh-rsa", mpint e (65537), mpint n (a zero byte, then 384 bytes).
+        assert_eq!(&blob[..11], b"\0\0\0\x07ssh-rsa");
+        assert_eq!(&blob[11..18], [0, 0, 0, 3, 1, 0, 1]);
+        assert_eq!(u32::from_be_bytes(blob[18..22].try_into().unwrap()), 385);
+    }
+
+    #[test]
+    fn tls_keys_are_pkcs8_pem_with_a_request() {
+        let key = tls_key("app.example.com", &["app.example.com".into()]).unwrap();
+        let pem = key.private.expose();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(pem.lines().all(|l| l.len() <= 64));
+        assert_eq!(key.request[0], 0x30);
+    }
+
+    #[test]
+    fn pem_lines_are_64_wide() {
+        let text = pem("X", &[0u8; 100]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "-----BEGIN X-----");
+        assert_eq!(lines[1].len(), 64);
+        assert_eq!(lines.last(), Some(&"-----END X-----"));
+    }
+}
