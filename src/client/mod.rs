@@ -163,6 +163,64 @@ pub struct ItemInfo {
     pub item_name: Option<String>,
     pub item_type: Option<String>,
     pub last_version: Option<i64>,
+    /// A certificate issuer's limits; what explains a refused certificate.
+    #[serde(default)]
+    pub certificate_issue_details: Option<IssuerLimits>,
+}
+
+/// What a certificate issuer allows (`certificate_issue_details`): the longest TTL in
+/// seconds, the SSH users, the TLS names. Absent lists are unknown, not empty.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct IssuerLimits {
+    pub max_ttl: Option<i64>,
+    pub ssh_cert_issuer_details: Option<SshIssuerLimits>,
+    pub pki_cert_issuer_details: Option<PkiIssuerLimits>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct SshIssuerLimits {
+    pub allowed_users: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct PkiIssuerLimits {
+    pub allowed_domains_list: Option<Vec<String>>,
+    pub allow_subdomains: Option<bool>,
+    pub allow_any_name: Option<bool>,
+}
+
+/// What `get-pki-certificate` answers: the PEM certificate and the issuer's chain.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct PkiCertificate {
+    pub data: String,
+    #[serde(default)]
+    pub parent_cert: Option<String>,
+}
+
+/// The options of `get-ssh-certificate`.
+#[derive(Debug, Clone, Copy)]
+pub struct SshCertOptions<'a> {
+    /// Comma-separated, as the API takes them.
+    pub users: &'a str,
+    /// The OpenSSH public key line; the only key material that travels.
+    pub public_key: &'a str,
+    pub ttl: Option<u32>,
+    /// `ssh-rsa-cert-v01@openssh.com` rather than `rsa-sha2-*` names, for old servers.
+    pub legacy_signing_alg_name: bool,
+}
+
+/// What `get-pki-certificate` is asked: a CSR (then the names come from it), or a public
+/// key with the names.
+#[derive(Debug, Clone, Default)]
+pub struct PkiCertOptions<'a> {
+    /// The request as its file holds it (PEM), sent base64-encoded as the CLI sends it.
+    pub csr: Option<&'a [u8]>,
+    /// A public key file's content, sent base64-encoded; never a private key.
+    pub public_key: Option<&'a [u8]>,
+    pub common_name: Option<&'a str>,
+    /// Comma-separated.
+    pub alt_names: Option<&'a str>,
+    pub ttl: Option<u32>,
 }
 
 /// What a client needs to know.
@@ -439,6 +497,68 @@ impl Api {
             Ok(_) | Err(ApiError::Status { status: 404, .. }) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// `POST /get-ssh-certificate`: the issuer signs the public key for the users.
+    /// Returns the certificate line (`data`). Asking again only signs the same key again,
+    /// so every transient failure is retried.
+    pub async fn get_ssh_certificate(
+        &self,
+        token: &Token,
+        issuer: &str,
+        options: SshCertOptions<'_>,
+    ) -> Result<String, ApiError> {
+        let mut body = token.body();
+        body.insert("cert-issuer-name".into(), issuer.into());
+        body.insert("cert-username".into(), options.users.into());
+        body.insert("public-key-data".into(), options.public_key.into());
+        if let Some(ttl) = options.ttl {
+            body.insert("ttl".into(), ttl.into());
+        }
+        if options.legacy_signing_alg_name {
+            body.insert("legacy-signing-alg-name".into(), true.into());
+        }
+        #[derive(Deserialize)]
+        struct Answer {
+            data: String,
+        }
+        let answer: Answer = self
+            .post("get-ssh-certificate", &body, Policy::Idempotent)
+            .await?;
+        Ok(answer.data)
+    }
+
+    /// `POST /get-pki-certificate`: the issuer signs a CSR (or a public key with names).
+    /// Retried like `get_ssh_certificate`: another certificate for the same key is
+    /// harmless.
+    pub async fn get_pki_certificate(
+        &self,
+        token: &Token,
+        issuer: &str,
+        options: &PkiCertOptions<'_>,
+    ) -> Result<PkiCertificate, ApiError> {
+        use base64::Engine;
+        let base64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        let mut body = token.body();
+        body.insert("cert-issuer-name".into(), issuer.into());
+        if let Some(csr) = options.csr {
+            body.insert("csr-data-base64".into(), base64(csr).into());
+        }
+        if let Some(key) = options.public_key {
+            body.insert("key-data-base64".into(), base64(key).into());
+        }
+        if let Some(cn) = options.common_name {
+            body.insert("common-name".into(), cn.into());
+        }
+        if let Some(names) = options.alt_names {
+            body.insert("alt-names".into(), names.into());
+        }
+        if let Some(ttl) = options.ttl {
+            // A string of seconds in this command, unlike get-ssh-certificate's integer.
+            body.insert("ttl".into(), ttl.to_string().into());
+        }
+        self.post("get-pki-certificate", &body, Policy::Idempotent)
+            .await
     }
 
     /// Asks `validate-token` about a token that cannot exist: a V2 API answers in JSON

@@ -267,14 +267,30 @@ async fn check_items(api: &Api, token: &Token, wanted: &[Wanted], report: &mut R
         .map(|w| &*w.reference.item)
         .collect();
     for item in items {
-        match resolve::describe(api, token, item).await {
-            Ok((item_type, _)) => report.ok(format!("{item}: {}", item_type.api_name())),
+        match resolve::describe_info(api, token, item).await {
+            Ok((item_type, info)) => {
+                report.ok(format!("{item}: {}", item_type.api_name()));
+                // Each reference to it: the right kind of item, and for a certificate,
+                // a request within the issuer's limits.
+                let referring = wanted
+                    .iter()
+                    .filter(|w| w.reference.folder.is_none() && &*w.reference.item == item);
+                for w in referring {
+                    if let Some(reason) = resolve::unfit(&w.reference, item_type, &info) {
+                        report.fail(
+                            reason.kind(),
+                            format!("{} ({}): {reason}", w.var, w.reference),
+                            "change the reference, or the item, as said above",
+                        );
+                    }
+                }
+            }
             Err(reason) => {
                 let fix = match reason.kind() {
                     Kind::Unreachable => "retry; check the gateway",
                     _ => match reason {
                         resolve::Reason::WrongType(_) => {
-                            "reference a static, dynamic or rotated secret"
+                            "reference a static, dynamic or rotated secret, or a certificate issuer with |ssh_user= or |cn="
                         }
                         _ => "check the path, and that the role has a read rule covering it",
                     },

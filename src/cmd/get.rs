@@ -17,6 +17,13 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &GetArgs) -> Result<Exi
         ))
         .hint("name one field (#field) or item, or see them all with: X='…' akl env --stdout"));
     }
+    if reference.cert.is_some() {
+        // Its private key would have nowhere to go but the terminal.
+        return Err(Error::usage(format!(
+            "{reference} issues a certificate for a key akl makes: two files, not one value to print"
+        ))
+        .hint("set it as a variable for `akl env` or `akl run` (X='…' akl run -- ssh -i \"$X\" …), or use `akeyless get-ssh-certificate` / `get-pki-certificate` with a key of your own"));
+    }
     let wanted = vec![Wanted {
         var: "REF".to_owned(),
         reference,
@@ -31,6 +38,8 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &GetArgs) -> Result<Exi
             super::print(&format!("{}{newline}", value.expose()))?;
         }
         Some(Content::File(blob)) => super::print_bytes(blob.expose())?,
+        // Refused above: a key pair is never printed.
+        Some(Content::KeyFiles(_)) => return Err(Error::other("a key pair cannot be printed")),
         // `the_one` fails a run that gave no value; this is for completeness.
         None => return Err(Error::other("the gateway gave no value")),
     }

@@ -206,16 +206,25 @@ fn read_env_file(path: &Path) -> Result<Parsed> {
 }
 
 /// The variables of an env file that point to its `files/`, and those files' content
-/// that is text.
+/// that is text and secret. A TLS certificate's key lies beside it (`$X.key`): the key
+/// is secret, the certificate is not; an SSH certificate (`$X-cert.pub`) is not either.
 fn files_of(env_file: &Path, vars: &[(String, Secret)]) -> (Vec<String>, Vec<Secret>) {
     let dir = envfile::files_dir(env_file);
     let files: Vec<&(String, Secret)> = vars
         .iter()
         .filter(|(name, value)| Path::new(value.expose()) == dir.join(name))
         .collect();
+    let read = |path: &Path| files::read_trusted(path, 64 << 20).ok().flatten();
     let contents = files
         .iter()
-        .filter_map(|(_, value)| files::read_trusted(Path::new(value.expose()), 64 << 20).ok()?)
+        .filter_map(|(_, value)| {
+            let own = Path::new(value.expose());
+            let key = PathBuf::from(format!("{}{}", value.expose(), resolve::TLS_KEY_SUFFIX));
+            match read(&key) {
+                Some(key) => Some(key),
+                None => read(own),
+            }
+        })
         .filter_map(|bytes| String::from_utf8(bytes).ok().map(Secret::new))
         .collect();
     (
@@ -237,7 +246,12 @@ fn resolve(env: &Env, overrides: &Overrides) -> Result<Prepared> {
     let file_vars = outcome
         .resolved
         .iter()
-        .filter(|r| matches!(r.content, resolve::Content::File(_)))
+        .filter(|r| {
+            matches!(
+                r.content,
+                resolve::Content::File(_) | resolve::Content::KeyFiles(_)
+            )
+        })
         .map(|r| r.var.clone())
         .collect();
     let mut dir = None;

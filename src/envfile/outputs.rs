@@ -1,11 +1,14 @@
 //! The files of `|file=true` outputs: `files/NAME` beside the env file, each 0600 and
-//! replaced atomically, in a 0700 directory; the variable holds the path. A file whose
-//! variable is gone from the env file is removed when the env file is rewritten.
+//! replaced atomically, in a 0700 directory; the variable holds the path. A certificate
+//! adds a file beside its own (`NAME-cert.pub`, `NAME.key`). A file whose variable is
+//! gone from the env file, or that its output no longer writes, is removed when the env
+//! file is rewritten.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::files;
+use crate::resolve::BESIDE_SUFFIXES;
 use crate::secret::Blob;
 
 use super::render::parse;
@@ -45,9 +48,20 @@ pub fn remove_gone(env_file: &Path, dir: &Path, keep: &[PathBuf]) {
         return;
     };
     for (name, value) in parsed.vars {
-        let path = dir.join(&name);
-        if Path::new(value.expose()) == path && !keep.contains(&path) {
-            let _ = std::fs::remove_file(&path);
+        if Path::new(value.expose()) != dir.join(&name) {
+            continue;
+        }
+        // A variable cannot hold `-` or `.`: these names are only ever a certificate's.
+        let beside = BESIDE_SUFFIXES
+            .iter()
+            .map(|suffix| format!("{name}{suffix}"));
+        for path in std::iter::once(name.clone())
+            .chain(beside)
+            .map(|n| dir.join(n))
+        {
+            if !keep.contains(&path) {
+                let _ = std::fs::remove_file(&path);
+            }
         }
     }
 }
@@ -64,20 +78,33 @@ mod tests {
         let env_file = home.path().join(".akeyless/env");
         let dir = files_dir(&env_file);
         let blob = Blob::new(vec![0u8, 0xff, b'\n']);
-        let paths = write_files(&dir, &[("KUBECONFIG", &blob), ("OLD", &blob)]).unwrap();
+        let paths = write_files(
+            &dir,
+            &[
+                ("KUBECONFIG", &blob),
+                ("OLD", &blob),
+                ("OLD-cert.pub", &blob),
+                ("TLS", &blob),
+                ("TLS.key", &blob),
+            ],
+        )
+        .unwrap();
         assert_eq!(std::fs::read(&paths[0]).unwrap(), [0u8, 0xff, b'\n']);
-        let vars: Vec<(String, Secret)> = ["KUBECONFIG", "OLD"]
+        let vars: Vec<(String, Secret)> = [("KUBECONFIG", 0), ("OLD", 1), ("TLS", 3)]
             .iter()
-            .zip(&paths)
-            .map(|(n, p)| (n.to_string(), Secret::new(p.to_str().unwrap())))
+            .map(|(n, i)| (n.to_string(), Secret::new(paths[*i].to_str().unwrap())))
             .collect();
         write(&env_file, &render(&vars, &[], Format::Sh)).unwrap();
         // Someone else's file in the directory is not akl's to remove.
         std::fs::write(dir.join("OTHER"), "x").unwrap();
 
-        remove_gone(&env_file, &dir, &paths[..1]);
+        // TLS is now a plain file: its key goes, the file itself stays.
+        remove_gone(&env_file, &dir, &[paths[0].clone(), paths[3].clone()]);
         assert!(paths[0].exists());
         assert!(!paths[1].exists());
+        assert!(!paths[2].exists(), "a certificate goes with its variable");
+        assert!(paths[3].exists());
+        assert!(!paths[4].exists(), "a key its output no longer writes goes");
         assert!(dir.join("OTHER").exists());
     }
 }

@@ -2,7 +2,8 @@
 //! API allows (the login is the first):
 //!
 //! 2. At once: every item asked for as a static secret, in one batched `get-secret-value`
-//!    per version; beside it, one `list-items` of each item's folder (first page, no
+//!    per version; every certificate asked of its issuer (`issue.rs`: a reference that
+//!    asks for one says what the item is, so no type is needed first); beside them, one `list-items` of each item's folder (first page, no
 //!    sub-folders, dynamic and rotated secrets only), which says which items the batch
 //!    cannot fetch in case it is refused (the API refuses the whole batch when one name in
 //!    it is not a readable static secret); and one walk of each folder a reference names
@@ -30,7 +31,9 @@ use tokio::sync::Semaphore;
 use crate::client::{Api, ApiError, ListQuery, ProducerArgs, SecretValue, Token};
 
 use super::ItemType;
+use super::issue::issue;
 use super::reason::{Reason, classify};
+use super::reference::CertRequest;
 use super::shape::Fetched;
 
 /// Requests in flight at once: enough to fetch a job's worth of secrets in a round trip
@@ -46,6 +49,8 @@ pub struct ItemKey {
     pub name: Arc<str>,
     pub version: Option<u32>,
     pub producer: Option<Arc<ProducerArgs>>,
+    /// A certificate to have the item (an issuer) sign, for a key pair made for it.
+    pub cert: Option<Arc<CertRequest>>,
 }
 
 impl ItemKey {
@@ -58,6 +63,7 @@ impl ItemKey {
             name: name.into(),
             version,
             producer: (*producer != ProducerArgs::default()).then(|| Arc::new(producer.clone())),
+            cert: None,
         }
     }
 
@@ -132,18 +138,26 @@ pub async fn fetch(
         items: HashMap::with_capacity(items.len()),
         ..Fetch::default()
     };
+    let (certs, items): (Vec<ItemKey>, Vec<ItemKey>) =
+        items.into_iter().partition(|k| k.cert.is_some());
 
-    // Round trip 2: the batch, the listings that tell types, the folder walks.
+    // Round trip 2: the batch, the certificates, the listings that tell types, the folder
+    // walks.
     let first = async {
         let batches = static_batches(api, token, limit, items.iter().collect());
         let walks = join_all(folders.iter().map(|f| walk(api, token, limit, f)));
-        join(batches, walks).await
+        let issued = join_all(certs.iter().map(|key| async move {
+            let result = limited(limit, issue(api, token, key)).await;
+            (key.clone(), result)
+        }));
+        futures_util::future::join3(batches, walks, issued).await
     };
     let listing = pin!(list_types(api, token, limit, &items));
-    let ((batches, walks), types) = match select(pin!(first), listing).await {
+    let ((batches, walks, issued), types) = match select(pin!(first), listing).await {
         Either::Left((first, listing)) => (first, Err(listing)),
         Either::Right((types, first)) => (first.await, Ok(types)),
     };
+    out.items.extend(issued);
 
     let mut unknown: Vec<ItemKey> = Vec::new();
     for (batch, result) in batches {
@@ -392,6 +406,10 @@ async fn fetch_one(
 ) -> FetchResult {
     let name = &*key.name;
     let result = match item_type {
+        // Asked for its value, which an issuer has not: say how to ask for a certificate.
+        ItemType::SshIssuer | ItemType::PkiIssuer => {
+            return Err(Reason::IssuerNeedsRequest(item_type));
+        }
         ItemType::Dynamic if key.version.is_some() => return Err(Reason::VersionOnDynamic),
         ItemType::Dynamic => limited(
             limit,

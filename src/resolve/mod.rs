@@ -10,6 +10,7 @@
 //! Nothing here prints; failures are collected per variable, with their reason.
 
 mod fetch;
+mod issue;
 mod outputs;
 mod reason;
 pub mod reference;
@@ -19,14 +20,15 @@ mod shape;
 mod wanted;
 
 pub use fetch::Minted;
+pub use issue::unfit;
 pub use outputs::{Resolved, check_names, prefix};
 pub use reason::Reason;
 pub use revoke::revoke;
-pub use shape::Content;
+pub use shape::{BESIDE_SUFFIXES, Content, TLS_KEY_SUFFIX};
 pub use wanted::{Wanted, fingerprint, reference_arg, references};
 
 use crate::auth::Session;
-use crate::client::{Api, ApiError, Token};
+use crate::client::{Api, ApiError, ItemInfo, Token};
 use crate::error::Result;
 use fetch::Fetch;
 use reference::Reference;
@@ -36,16 +38,28 @@ pub enum ItemType {
     Static,
     Dynamic,
     Rotated,
+    /// Issues SSH certificates (`ssh_user=`); has no value of its own.
+    SshIssuer,
+    /// Issues TLS certificates (`cn=`); has no value of its own.
+    PkiIssuer,
 }
 
 impl ItemType {
-    const ALL: [ItemType; 3] = [ItemType::Static, ItemType::Dynamic, ItemType::Rotated];
+    const ALL: [ItemType; 5] = [
+        ItemType::Static,
+        ItemType::Dynamic,
+        ItemType::Rotated,
+        ItemType::SshIssuer,
+        ItemType::PkiIssuer,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             ItemType::Static => "static",
             ItemType::Dynamic => "dynamic",
             ItemType::Rotated => "rotated",
+            ItemType::SshIssuer => "ssh-cert",
+            ItemType::PkiIssuer => "pki-cert",
         }
     }
 
@@ -55,6 +69,19 @@ impl ItemType {
             ItemType::Static => "STATIC_SECRET",
             ItemType::Dynamic => "DYNAMIC_SECRET",
             ItemType::Rotated => "ROTATED_SECRET",
+            ItemType::SshIssuer => "SSH_CERT_ISSUER",
+            ItemType::PkiIssuer => "PKI_CERT_ISSUER",
+        }
+    }
+
+    /// What a user calls this kind of item, in messages.
+    pub fn described(self) -> &'static str {
+        match self {
+            ItemType::Static => "a static secret",
+            ItemType::Dynamic => "a dynamic secret",
+            ItemType::Rotated => "a rotated secret",
+            ItemType::SshIssuer => "an SSH certificate issuer",
+            ItemType::PkiIssuer => "a PKI certificate issuer",
         }
     }
 
@@ -207,6 +234,17 @@ pub async fn describe(
     token: &Token,
     item: &str,
 ) -> Result<(ItemType, Option<i64>), Reason> {
+    describe_info(api, token, item)
+        .await
+        .map(|(t, info)| (t, info.last_version))
+}
+
+/// `describe`, with the whole answer (a certificate issuer's limits are in it).
+pub async fn describe_info(
+    api: &Api,
+    token: &Token,
+    item: &str,
+) -> Result<(ItemType, ItemInfo), Reason> {
     match api.describe_item(token, item).await {
         Ok(info) if info.item_name.as_deref().is_some_and(|n| !n.is_empty()) => {
             let item_type = match info.item_type.as_deref() {
@@ -214,7 +252,7 @@ pub async fn describe(
                     .ok_or_else(|| Reason::WrongType(crate::error::printable(name, 60)))?,
                 None => return Err(Reason::WrongType("item of unknown type".to_owned())),
             };
-            Ok((item_type, info.last_version))
+            Ok((item_type, info))
         }
         // An answer without a name is how the API can show an item we may not see.
         Ok(_) => Err(Reason::NotFound(None)),

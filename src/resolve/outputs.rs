@@ -95,11 +95,13 @@ pub fn folder_key(reference: &Reference) -> Option<FolderKey> {
 /// The item a (non-folder) reference names, as the fetch plan fetches it.
 pub fn item_key(reference: &Reference) -> ItemKey {
     let producer = reference.producer.as_deref();
-    ItemKey::new(
+    let mut key = ItemKey::new(
         reference.item.clone(),
         reference.version,
         producer.unwrap_or(&ProducerArgs::default()),
-    )
+    );
+    key.cert = reference.cert.as_deref().cloned().map(std::sync::Arc::new);
+    key
 }
 
 /// Every output of `wanted` from what was fetched, and every failure, sorted by name.
@@ -311,7 +313,7 @@ fn holds(current: &std::ffi::OsStr, content: &Content, name: &str) -> bool {
     match content {
         Content::Text(value) => current.as_encoded_bytes() == value.expose().as_bytes(),
         // A file output's variable holds the path of `files/NAME`.
-        Content::File(_) => {
+        Content::File(_) | Content::KeyFiles(_) => {
             let path = std::path::Path::new(current);
             path.file_name().is_some_and(|f| f == name)
                 && path

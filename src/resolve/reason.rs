@@ -6,6 +6,7 @@ use std::fmt;
 use crate::client::{ApiError, During};
 use crate::error::Kind;
 
+use super::ItemType;
 use super::select::SelectError;
 
 /// Why a reference could not be resolved. Never holds a secret value. Kept small (large
@@ -27,6 +28,18 @@ pub enum Reason {
     Nul,
     /// A folder reference (`/*`, `/**`) found nothing to read.
     EmptyFolder,
+    /// A certificate was asked of an item that is not an issuer of its kind
+    /// (`wanted`); `found` is the item's type as the API names it.
+    NotAnIssuer {
+        wanted: ItemType,
+        found: String,
+    },
+    /// An issuer was asked for a value, which it has not.
+    IssuerNeedsRequest(ItemType),
+    /// The issuer does not allow what was asked.
+    Issuer(Box<IssuerRefusal>),
+    /// No key pair could be made, or the issuer's answer is not a certificate.
+    Certificate(String),
     /// The gateway no longer accepts the token (it expired during the run, or was revoked).
     Unauthorized(String),
     /// Any other refusal, with the gateway's text.
@@ -73,9 +86,79 @@ impl fmt::Display for Reason {
             Reason::Nul => {
                 f.write_str("the value contains a NUL byte, which no environment variable can hold")
             }
+            Reason::NotAnIssuer { wanted, found } => {
+                let option = match wanted {
+                    ItemType::SshIssuer => "ssh_user=",
+                    _ => "cn=",
+                };
+                write!(
+                    f,
+                    "wrong type: the item is a {found}, not {}: {option} asks a {} for a certificate; point the reference at one, or remove {option}",
+                    wanted.described(),
+                    wanted.api_name()
+                )
+            }
+            Reason::IssuerNeedsRequest(ItemType::SshIssuer) => f.write_str(
+                "the item is an SSH certificate issuer, which has no value to read: add |ssh_user=USER to have it sign a key akl makes",
+            ),
+            Reason::IssuerNeedsRequest(_) => f.write_str(
+                "the item is a PKI certificate issuer, which has no value to read: add |cn=NAME to have it sign a key akl makes",
+            ),
+            Reason::Issuer(refusal) => write!(f, "{refusal}"),
+            Reason::Certificate(why) => f.write_str(why),
             Reason::Unauthorized(text) => write!(f, "the token was refused ({text})"),
             Reason::Refused(e) => write!(f, "refused: {e}"),
             Reason::Unreachable(e) => write!(f, "no answer: {e}"),
+        }
+    }
+}
+
+/// Why an issuer refused a certificate, from the limits `describe-item` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssuerRefusal {
+    /// SSH user names the issuer does not allow, and those it does.
+    Users {
+        refused: Vec<String>,
+        allowed: Vec<String>,
+    },
+    /// Names (`cn=`, `alt_names=`) outside the issuer's allowed domains.
+    Names {
+        refused: Vec<String>,
+        allowed: Vec<String>,
+        subdomains: bool,
+    },
+    /// A TTL above the issuer's longest, in seconds.
+    Ttl { ttl: u32, max: i64 },
+}
+
+impl fmt::Display for IssuerRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IssuerRefusal::Users { refused, allowed } => write!(
+                f,
+                "the issuer does not allow the user {} (it allows {}): change |ssh_user=, or add the user to the issuer's allowed users",
+                refused.join(", "),
+                allowed.join(", ")
+            ),
+            IssuerRefusal::Names {
+                refused,
+                allowed,
+                subdomains,
+            } => write!(
+                f,
+                "the issuer does not allow the name {} (it allows {}{}): change |cn= or |alt_names=, or allow the name on the issuer",
+                refused.join(", "),
+                allowed.join(", "),
+                if *subdomains {
+                    " and their subdomains"
+                } else {
+                    ""
+                }
+            ),
+            IssuerRefusal::Ttl { ttl, max } => write!(
+                f,
+                "ttl={ttl} is above the issuer's maximum of {max} seconds: lower |ttl= to {max} or less, or leave it out for the issuer's default"
+            ),
         }
     }
 }

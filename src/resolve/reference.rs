@@ -7,6 +7,8 @@
 //! akeyless://path/to/folder/*                every secret in the folder, as X_<NAME>
 //! akeyless://path/to/folder/**               … and in its sub-folders, as X_<SUB>_<NAME>
 //! akeyless:/path|version=2|jq=.field|decode=base64   the Akeyless injector's options
+//! akeyless:/ci/ssh-issuer|ssh_user=deploy|ttl=600     an SSH certificate for a key akl makes
+//! akeyless:/ci/pki-issuer|cn=app.example.com|alt_names=a,b|ttl=3600   a TLS certificate
 //! ```
 //!
 //! Options (`|key=value`) work after either form: `version=N` (a static or rotated
@@ -15,8 +17,11 @@
 //! names start with P instead of `X_`; `prefix=` for bare keys, which
 //! `parse_json_without_prefix=true` also says), `file=true` (the value goes to a file and
 //! the variable holds its path), and for dynamic secrets `args=…` (repeatable) and
-//! `timeout=N` for the producer. Pure and table-tested; a rejection says what is wrong in
-//! words a user can act on.
+//! `timeout=N` for the producer. A certificate request names an issuer and what to issue:
+//! `ssh_user=` (comma-separated user names, the certificate's principals; `legacy_rsa=true`
+//! for an RSA key) or `cn=` (with `alt_names=`, comma-separated DNS names or IP
+//! addresses), and `ttl=` (seconds); it takes none of the options above. Pure and
+//! table-tested; a rejection says what is wrong in words a user can act on.
 
 use std::fmt;
 
@@ -43,6 +48,35 @@ pub struct Reference {
     /// What a dynamic secret's producer is given.
     /// Boxed: almost no reference has any, and a job may hold 10,000 references.
     pub producer: Option<Box<ProducerArgs>>,
+    /// A certificate for a key pair made in the job: the item is its issuer. Boxed, as
+    /// `producer` is.
+    pub cert: Option<Box<CertRequest>>,
+}
+
+/// A certificate to have an issuer sign, for a key pair `akl` makes in the job.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CertRequest {
+    /// `ssh_user=`: an SSH user certificate for these user names (its principals).
+    Ssh {
+        users: Vec<String>,
+        ttl: Option<u32>,
+        /// `legacy_rsa=true`: an RSA key, and the issuer's legacy signing algorithm name.
+        legacy_rsa: bool,
+    },
+    /// `cn=`: a TLS certificate for the common name and the alternative names.
+    Pki {
+        common_name: String,
+        alt_names: Vec<String>,
+        ttl: Option<u32>,
+    },
+}
+
+impl CertRequest {
+    pub fn ttl(&self) -> Option<u32> {
+        match self {
+            CertRequest::Ssh { ttl, .. } | CertRequest::Pki { ttl, .. } => *ttl,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -91,6 +125,7 @@ impl Default for Reference {
             decode: None,
             file: false,
             producer: None,
+            cert: None,
         }
     }
 }
@@ -130,6 +165,7 @@ pub fn parse(text: &str) -> Result<Reference, String> {
         None => {}
     }
 
+    let mut cert = CertOptions::default();
     let mut seen: Vec<&str> = Vec::new();
     for option in parts {
         let (key, value) = option
@@ -201,19 +237,175 @@ pub fn parse(text: &str) -> Result<Reference, String> {
                     })?;
                 reference.producer.get_or_insert_default().timeout = Some(timeout);
             }
+            "ssh_user" => cert.users = Some(list(key, value, user_name)?),
+            "cn" => cert.common_name = Some(common_name(value)?),
+            "alt_names" => cert.alt_names = Some(list(key, value, alt_name)?),
+            "legacy_rsa" => cert.legacy_rsa = Some(yes(value)?),
+            "ttl" => {
+                let ttl = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|t| *t > 0)
+                    .ok_or_else(|| {
+                        format!("ttl=`{value}` is not a positive whole number of seconds")
+                    })?;
+                cert.ttl = Some(ttl);
+            }
             other => {
                 return Err(format!(
-                    "option `{other}` is not supported; use version=N, jq=.field, decode=base64, parse_json_secret=true, prefix=P, file=true, args=… or timeout=N"
+                    "option `{other}` is not supported; use version=N, jq=.field, decode=base64, parse_json_secret=true, prefix=P, file=true, args=…, timeout=N, or for a certificate ssh_user=/cn=, alt_names=, ttl=N, legacy_rsa=true"
                 ));
             }
         }
     }
+    reference.cert = cert.request(&seen)?.map(Box::new);
     check_combinations(&reference)?;
     Ok(reference)
 }
 
+/// The certificate options as given, before they are checked together.
+#[derive(Default)]
+struct CertOptions {
+    users: Option<Vec<String>>,
+    common_name: Option<String>,
+    alt_names: Option<Vec<String>>,
+    legacy_rsa: Option<bool>,
+    ttl: Option<u32>,
+}
+
+impl CertOptions {
+    /// The request the options make, if any; `seen` holds every option given.
+    fn request(self, seen: &[&str]) -> Result<Option<CertRequest>, String> {
+        let request = match (self.users, self.common_name) {
+            (Some(_), Some(_)) => {
+                return Err("give either ssh_user= (an SSH certificate) or cn= (a TLS certificate), not both".into());
+            }
+            (Some(users), None) => {
+                if self.alt_names.is_some() {
+                    return Err(
+                        "alt_names= goes with cn= (a TLS certificate), not with ssh_user=".into(),
+                    );
+                }
+                CertRequest::Ssh {
+                    users,
+                    ttl: self.ttl,
+                    legacy_rsa: self.legacy_rsa.unwrap_or(false),
+                }
+            }
+            (None, Some(common_name)) => {
+                if self.legacy_rsa.is_some() {
+                    return Err(
+                        "legacy_rsa= goes with ssh_user= (an SSH certificate), not with cn=".into(),
+                    );
+                }
+                CertRequest::Pki {
+                    common_name,
+                    alt_names: self.alt_names.unwrap_or_default(),
+                    ttl: self.ttl,
+                }
+            }
+            (None, None) => {
+                let stray = ["alt_names", "legacy_rsa", "ttl"]
+                    .into_iter()
+                    .find(|o| seen.contains(o));
+                return match stray {
+                    Some(option) => Err(format!(
+                        "{option}= is an option of a certificate request: add ssh_user=USER (an SSH certificate) or cn=NAME (a TLS certificate)"
+                    )),
+                    None => Ok(None),
+                };
+            }
+        };
+        const OTHERS: [&str; 9] = [
+            "version",
+            "jq",
+            "decode",
+            "parse_json_secret",
+            "parse_json_without_prefix",
+            "prefix",
+            "file",
+            "args",
+            "timeout",
+        ];
+        if let Some(option) = OTHERS.into_iter().find(|o| seen.contains(o)) {
+            return Err(format!(
+                "a certificate request (ssh_user= or cn=) takes no {option}=: akl writes the key and the certificate to files itself"
+            ));
+        }
+        Ok(Some(request))
+    }
+}
+
+/// A comma-separated list, each part checked by `check`.
+fn list(
+    key: &str,
+    value: &str,
+    check: fn(&str) -> Result<(), String>,
+) -> Result<Vec<String>, String> {
+    if value.is_empty() {
+        return Err(format!("{key}= is empty"));
+    }
+    let parts: Vec<String> = value.split(',').map(str::to_owned).collect();
+    if parts.iter().any(String::is_empty) {
+        return Err(format!(
+            "{key}=`{value}` has an empty part (`,,`, or a leading or trailing `,`)"
+        ));
+    }
+    for part in &parts {
+        check(part)?;
+    }
+    Ok(parts)
+}
+
+/// A user name as SSH certificates carry them: no whitespace, no control character.
+fn user_name(user: &str) -> Result<(), String> {
+    match user.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        true => Err(format!(
+            "ssh_user=`{user}`: a user name holds no whitespace or control character"
+        )),
+        false => Ok(()),
+    }
+}
+
+/// A common name: a DNS name, an address or any short text, as X.509 allows it (at
+/// most 64 characters).
+fn common_name(cn: &str) -> Result<String, String> {
+    if cn.is_empty() {
+        return Err("cn= is empty".into());
+    }
+    if cn.chars().count() > 64 || cn.chars().any(char::is_control) || cn != cn.trim() {
+        return Err(format!(
+            "cn=`{cn}`: a common name is at most 64 characters, without control characters or whitespace at either end"
+        ));
+    }
+    Ok(cn.to_owned())
+}
+
+/// An alternative name: an IP address, or a DNS name (`*.` allowed in front).
+fn alt_name(name: &str) -> Result<(), String> {
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let host = name.strip_prefix("*.").unwrap_or(name);
+    let label_ok = |l: &str| {
+        !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    match host.len() <= 253 && host.split('.').all(label_ok) {
+        true => Ok(()),
+        false => Err(format!(
+            "alt_names: `{name}` is neither a DNS name nor an IP address"
+        )),
+    }
+}
+
 /// The options that make no sense together, said as such.
 fn check_combinations(r: &Reference) -> Result<(), String> {
+    if r.cert.is_some() && (r.folder.is_some() || !r.field.is_empty() || r.fan_out) {
+        return Err(
+            "a certificate request (ssh_user= or cn=) names one issuer: no folder (/*), #field or #*"
+                .into(),
+        );
+    }
     if r.folder.is_some() && (!r.field.is_empty() || r.fan_out) {
         return Err(
             "a folder reference (/* or /**) takes no field: each secret in it becomes a variable"
@@ -359,6 +551,35 @@ impl fmt::Display for Reference {
         }
         if let Some(timeout) = producer.timeout {
             write!(f, "|timeout={timeout}")?;
+        }
+        match self.cert.as_deref() {
+            Some(CertRequest::Ssh {
+                users,
+                ttl,
+                legacy_rsa,
+            }) => {
+                write!(f, "|ssh_user={}", users.join(","))?;
+                if let Some(ttl) = ttl {
+                    write!(f, "|ttl={ttl}")?;
+                }
+                if *legacy_rsa {
+                    f.write_str("|legacy_rsa=true")?;
+                }
+            }
+            Some(CertRequest::Pki {
+                common_name,
+                alt_names,
+                ttl,
+            }) => {
+                write!(f, "|cn={common_name}")?;
+                if !alt_names.is_empty() {
+                    write!(f, "|alt_names={}", alt_names.join(","))?;
+                }
+                if let Some(ttl) = ttl {
+                    write!(f, "|ttl={ttl}")?;
+                }
+            }
+            None => {}
         }
         Ok(())
     }
@@ -573,6 +794,141 @@ mod tests {
         );
         assert_eq!(ok(&r.to_string()), r, "display round-trips");
         assert!(is_reference(" akeyless://x") && !is_reference("https://akeyless.io"));
+    }
+
+    #[test]
+    fn certificate_requests() {
+        let ssh = ok("akeyless:/ci/ssh-issuer|ssh_user=deploy");
+        assert_eq!(&*ssh.item, "/ci/ssh-issuer");
+        assert_eq!(
+            ssh.cert.as_deref(),
+            Some(&CertRequest::Ssh {
+                users: vec!["deploy".into()],
+                ttl: None,
+                legacy_rsa: false
+            })
+        );
+        let table: &[(&str, CertRequest)] = &[
+            (
+                "akeyless://ci/ssh-issuer|ssh_user=deploy,ci|ttl=600|legacy_rsa=true",
+                CertRequest::Ssh {
+                    users: vec!["deploy".into(), "ci".into()],
+                    ttl: Some(600),
+                    legacy_rsa: true,
+                },
+            ),
+            (
+                "akeyless:/ci/ssh-issuer|legacy_rsa=false|ssh_user=root",
+                CertRequest::Ssh {
+                    users: vec!["root".into()],
+                    ttl: None,
+                    legacy_rsa: false,
+                },
+            ),
+            (
+                "akeyless:/ci/pki-issuer|cn=app.example.com",
+                CertRequest::Pki {
+                    common_name: "app.example.com".into(),
+                    alt_names: vec![],
+                    ttl: None,
+                },
+            ),
+            (
+                "akeyless:/ci/pki-issuer|cn=app.example.com|alt_names=a.example.com,*.b.example.com,10.0.0.1,::1|ttl=3600",
+                CertRequest::Pki {
+                    common_name: "app.example.com".into(),
+                    alt_names: ["a.example.com", "*.b.example.com", "10.0.0.1", "::1"]
+                        .map(String::from)
+                        .to_vec(),
+                    ttl: Some(3600),
+                },
+            ),
+            (
+                "akeyless:/ci/pki-issuer|cn=deploy bot",
+                CertRequest::Pki {
+                    common_name: "deploy bot".into(),
+                    alt_names: vec![],
+                    ttl: None,
+                },
+            ),
+        ];
+        for (text, request) in table {
+            let r = ok(text);
+            assert_eq!(r.cert.as_deref(), Some(request), "{text}");
+            assert_eq!(ok(&r.to_string()), r, "{text} round-trips as {r}");
+            assert!(!r.fans_out() && !r.file && r.field.is_empty(), "{text}");
+        }
+        assert_eq!(
+            ok("akeyless:/ci/ssh|ttl=60|ssh_user=u").to_string(),
+            "akeyless://ci/ssh|ssh_user=u|ttl=60"
+        );
+    }
+
+    #[test]
+    fn certificate_requests_are_rejected_with_a_reason() {
+        let table = [
+            ("akeyless:/ci/i|ssh_user=u|cn=x", "either ssh_user= "),
+            (
+                "akeyless:/ci/i|cn=x|legacy_rsa=true",
+                "legacy_rsa= goes with ssh_user=",
+            ),
+            (
+                "akeyless:/ci/i|ssh_user=u|alt_names=a",
+                "alt_names= goes with cn=",
+            ),
+            ("akeyless:/ci/i|ttl=60", "add ssh_user=USER"),
+            ("akeyless:/ci/i|alt_names=a", "add ssh_user=USER"),
+            ("akeyless:/ci/i|legacy_rsa=true", "add ssh_user=USER"),
+            (
+                "akeyless:/ci/i|ssh_user=u|ttl=0",
+                "positive whole number of seconds",
+            ),
+            (
+                "akeyless:/ci/i|ssh_user=u|ttl=-5",
+                "positive whole number of seconds",
+            ),
+            (
+                "akeyless:/ci/i|ssh_user=u|ttl=1h",
+                "positive whole number of seconds",
+            ),
+            (
+                "akeyless:/ci/i|ssh_user=u|legacy_rsa=yes",
+                "not true or false",
+            ),
+            ("akeyless:/ci/i|ssh_user=", "ssh_user= is empty"),
+            ("akeyless:/ci/i|ssh_user=a,,b", "empty part"),
+            ("akeyless:/ci/i|ssh_user=a b", "no whitespace"),
+            ("akeyless:/ci/i|ssh_user=u|ssh_user=v", "given twice"),
+            ("akeyless:/ci/i|cn=", "cn= is empty"),
+            ("akeyless:/ci/i|cn= x", "whitespace at either end"),
+            (
+                &format!("akeyless:/ci/i|cn={}", "a".repeat(65)),
+                "at most 64",
+            ),
+            ("akeyless:/ci/i|cn=x|alt_names=a..b", "neither a DNS name"),
+            (
+                "akeyless:/ci/i|cn=x|alt_names=a_b.example",
+                "neither a DNS name",
+            ),
+            ("akeyless:/ci/i|cn=x|alt_names=a,", "empty part"),
+            ("akeyless://ci/i#*|ssh_user=u", "no folder"),
+            ("akeyless://ci/i#key|cn=x", "no folder"),
+            ("akeyless://ci/*|ssh_user=u", "no folder"),
+            ("akeyless:/ci/i|ssh_user=u|file=true", "takes no file="),
+            ("akeyless:/ci/i|cn=x|version=2", "takes no version="),
+            ("akeyless:/ci/i|cn=x|jq=.a", "takes no jq="),
+            ("akeyless:/ci/i|cn=x|decode=base64", "takes no decode="),
+            (
+                "akeyless:/ci/i|ssh_user=u|parse_json_secret=true",
+                "takes no parse_json_secret=",
+            ),
+            ("akeyless:/ci/i|ssh_user=u|timeout=5", "takes no timeout="),
+            ("akeyless:/ci/i|ssh_user=u|args=a=b", "takes no args="),
+        ];
+        for (text, why) in table {
+            let err = parse(text).expect_err(text);
+            assert!(err.contains(why), "{text:?}: {err}");
+        }
     }
 
     proptest::proptest! {

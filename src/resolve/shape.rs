@@ -17,6 +17,8 @@ use super::select;
 pub enum Fetched {
     Text(Secret),
     Json(Value),
+    /// A certificate issued for a key pair made in this run: its files as they are.
+    Issued(KeyFiles),
 }
 
 impl Fetched {
@@ -26,6 +28,8 @@ impl Fetched {
         match self {
             Fetched::Text(text) => text.into_exposed(),
             Fetched::Json(json) => select::text(json),
+            // Never reached: `shape` and `fan_out` take certificates first.
+            Fetched::Issued(_) => String::new(),
         }
     }
 
@@ -33,19 +37,56 @@ impl Fetched {
         match self {
             Fetched::Text(text) => select::parse_json(text.expose()).map_err(Reason::field),
             Fetched::Json(json) => Ok(json),
+            Fetched::Issued(_) => Err(Reason::field(select::SelectError::NotJson)),
         }
     }
 }
 
-/// What one output holds: text for a variable, or bytes for the file it names.
+/// What one output holds: text for a variable, bytes for the file it names, or a key
+/// pair's two files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
     Text(Secret),
     File(Blob),
+    KeyFiles(KeyFiles),
+}
+
+/// A private key and the certificate issued for it, as two files: the variable names
+/// `main`; `beside` goes next to it, named as `main` plus `suffix`. SSH: `X` is the key,
+/// `$X-cert.pub` the certificate, where `ssh -i "$X"` looks for it. TLS: `X` is the
+/// certificate and its chain, `$X.key` the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFiles {
+    pub main: Blob,
+    pub beside: Blob,
+    pub suffix: &'static str,
+    /// Which of the two is the private key; the other, a certificate, is not secret.
+    pub key_is_main: bool,
+}
+
+/// Where an SSH certificate goes: beside its key, as OpenSSH looks for it.
+pub const SSH_CERT_SUFFIX: &str = "-cert.pub";
+/// Where a TLS certificate's key goes: beside the certificate.
+pub const TLS_KEY_SUFFIX: &str = ".key";
+/// Every suffix of a file written beside an output's own: removing the output removes
+/// these too.
+pub const BESIDE_SUFFIXES: [&str; 2] = [SSH_CERT_SUFFIX, TLS_KEY_SUFFIX];
+
+impl KeyFiles {
+    /// The private key: what is masked, and never printed.
+    pub fn key(&self) -> &Blob {
+        match self.key_is_main {
+            true => &self.main,
+            false => &self.beside,
+        }
+    }
 }
 
 /// Field selection, decoding and the checks: the fetched item → one output's content.
 pub fn shape(fetched: Fetched, reference: &Reference) -> Result<Content, Reason> {
+    if let Fetched::Issued(files) = fetched {
+        return Ok(Content::KeyFiles(files));
+    }
     // The common case, a static secret as it is: the value is shared, not copied.
     if let Fetched::Text(secret) = &fetched {
         let plain = reference.field.is_empty() && reference.decode.is_none() && !reference.file;
@@ -70,6 +111,7 @@ pub fn fan_out(
     fetched: Fetched,
     reference: &Reference,
 ) -> Result<(Content, Vec<(String, Content)>), Reason> {
+    // The grammar gives a certificate request no `#*`; an issued one has no fields.
     let json = fetched.clone().into_json()?;
     let fields = select::fields(json).map_err(Reason::field)?;
     // `X` keeps the JSON as it is: decoding applies to the fields' values.
@@ -127,7 +169,7 @@ mod tests {
     fn text(content: Content) -> String {
         match content {
             Content::Text(s) => s.into_exposed(),
-            Content::File(_) => panic!("a file"),
+            Content::File(_) | Content::KeyFiles(_) => panic!("a file"),
         }
     }
 
