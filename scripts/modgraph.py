@@ -20,12 +20,13 @@ RANKS = {
     "secret": 0, "error": 0, "mask": 0, "files": 0, "json": 0, "keys": 0,
     "client": 1,
     "settings": 2,
-    "auth": 3,
-    "resolve": 4,
-    "envfile": 5, "run": 5,
-    "cli": 6,
-    "cmd": 7, "compat": 7,
-    "main": 8,
+    "identity": 3,
+    "auth": 4,
+    "resolve": 5,
+    "envfile": 6, "run": 6,
+    "cli": 7,
+    "cmd": 8, "compat": 8,
+    "main": 9,
 }
 ALLOWED_SAME_RANK = {("compat", "cmd"), ("files", "error"), ("mask", "json"), ("keys", "secret")}
 # On top of the ranks: the outputs (env file, child process, masking) never reach the

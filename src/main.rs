@@ -12,6 +12,7 @@ mod compat;
 mod envfile;
 mod error;
 mod files;
+mod identity;
 mod json;
 mod keys;
 mod mask;

@@ -1,18 +1,18 @@
 //! Authentication: turning the configured credentials into one Akeyless token per run,
 //! and replacing it once when the gateway stops accepting it mid-run.
 //!
-//! A JWT or access key is exchanged at `/auth` exactly once; a ready `AKEYLESS_TOKEN` is
-//! used as is. A refusal is exit 3 with the gateway's reason and, for a JWT, the token's
-//! claims that decide whether the auth method and its sub-claims accept it.
+//! The proof of identity (`identity::prove`) is exchanged at `/auth` exactly once; a
+//! ready `AKEYLESS_TOKEN` is used as is. A refusal is exit 3 with the gateway's reason
+//! and, for a JWT, the token's claims that decide whether the auth method and its
+//! sub-claims accept it.
 
 mod claims;
 
-use serde_json::{Map, Value};
-
 pub use claims::{Claims, is_jwt};
 
-use crate::client::{Api, ApiError, During, Login, Token};
+use crate::client::{Api, ApiError, During, Endpoints, Login, Token};
 use crate::error::{Error, Result};
+use crate::identity::{self, Proof};
 use crate::secret::Secret;
 use crate::settings::{Credentials, Settings};
 
@@ -20,6 +20,7 @@ use crate::settings::{Credentials, Settings};
 #[derive(Debug)]
 pub struct Session {
     api: Api,
+    endpoints: Endpoints,
     credentials: Credentials,
     token: Token,
     /// The answer of the last login; none with a ready token.
@@ -32,9 +33,11 @@ impl Session {
     /// Logs in (or takes the ready token) with the client `settings` describe.
     pub async fn start(settings: &Settings) -> Result<Session> {
         let mut api = settings.client()?;
-        let (token, login) = login(&mut api, &settings.credentials).await?;
+        let endpoints = settings.endpoints()?;
+        let (token, login) = login(&mut api, &endpoints, &settings.credentials).await?;
         Ok(Session {
             api,
+            endpoints,
             credentials: settings.credentials.clone(),
             token,
             login,
@@ -47,6 +50,7 @@ impl Session {
     pub fn resume(settings: &Settings, token: Token) -> Result<Session> {
         Ok(Session {
             api: settings.client()?,
+            endpoints: settings.endpoints()?,
             credentials: settings.credentials.clone(),
             token,
             login: None,
@@ -75,7 +79,7 @@ impl Session {
             return Ok(false);
         }
         self.renewed = true;
-        (self.token, self.login) = login(&mut self.api, &self.credentials).await?;
+        (self.token, self.login) = login(&mut self.api, &self.endpoints, &self.credentials).await?;
         Ok(true)
     }
 
@@ -95,21 +99,29 @@ impl Session {
 
 /// Returns the token for this run, authenticating if the credentials are not one already,
 /// and the login's answer when there was a login.
-pub async fn login(api: &mut Api, credentials: &Credentials) -> Result<(Token, Option<Login>)> {
-    let (access_id, body) = match credentials {
-        Credentials::Token { token, .. } => return Ok((token.clone(), None)),
-        Credentials::AccessKey {
-            access_id,
-            access_key,
-        } => (
-            access_id,
-            auth_body(access_id, "access_key", "access-key", access_key),
-        ),
-        Credentials::Jwt { access_id, jwt, .. } => {
-            (access_id, auth_body(access_id, "jwt", "jwt", jwt))
-        }
-    };
-    match api.auth(body).await {
+pub async fn login(
+    api: &mut Api,
+    endpoints: &Endpoints,
+    credentials: &Credentials,
+) -> Result<(Token, Option<Login>)> {
+    if let Credentials::Token { token, .. } = credentials {
+        return Ok((token.clone(), None));
+    }
+    let proof = identity::prove(api, endpoints, credentials).await?;
+    login_with(api, credentials, proof).await
+}
+
+/// `/auth` with a proof made already (`akl doctor` shows the ID token's claims first).
+pub async fn login_with(
+    api: &mut Api,
+    credentials: &Credentials,
+    proof: Proof,
+) -> Result<(Token, Option<Login>)> {
+    for secret in &proof.secrets {
+        api.scrub_also(secret);
+    }
+    let access_id = credentials.access_id().unwrap_or_default();
+    match api.auth(proof.body).await {
         Ok(login) => {
             api.scrub_also(&login.token);
             let token = Token::parse(login.token.expose()).map_err(|why| {
@@ -119,25 +131,18 @@ pub async fn login(api: &mut Api, credentials: &Credentials) -> Result<(Token, O
             })?;
             Ok((token, Some(login)))
         }
-        Err(err) if err.is_refusal() => Err(refused(api, access_id, credentials, err)),
+        Err(err) if err.is_refusal() => Err(refused(api, access_id, credentials, proof.jwt, err)),
         Err(err) => Err(err.into_error(api.gateway(), "authentication", During::Login)),
     }
 }
 
-fn auth_body(
+fn refused(
+    api: &Api,
     access_id: &str,
-    access_type: &str,
-    key: &str,
-    credential: &Secret,
-) -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert("access-id".into(), access_id.into());
-    body.insert("access-type".into(), access_type.into());
-    body.insert(key.into(), credential.expose().into());
-    body
-}
-
-fn refused(api: &Api, access_id: &str, credentials: &Credentials, err: ApiError) -> Error {
+    credentials: &Credentials,
+    jwt: Option<Secret>,
+    err: ApiError,
+) -> Error {
     // Auth methods can limit which client types may log in (`allowed-client-type`).
     if err.to_string().to_ascii_lowercase().contains("client type") {
         return Error::new(
@@ -161,10 +166,13 @@ fn refused(api: &Api, access_id: &str, credentials: &Credentials, err: ApiError)
         ),
     )
     .cause(&err);
-    match credentials {
-        Credentials::Jwt { jwt, var, .. } => {
-            error = error.detail(format!("the ID token in {var} carries these claims:"));
-            match Claims::decode(jwt) {
+    match (credentials, jwt) {
+        (Credentials::Jwt { source, .. }, Some(jwt)) => {
+            error = error.detail(format!(
+                "the ID token from {} carries these claims:",
+                source.describe()
+            ));
+            match Claims::decode(&jwt) {
                 Ok(claims) => {
                     for line in claims.summary() {
                         error = error.detail(format!("  {line}"));
@@ -176,8 +184,13 @@ fn refused(api: &Api, access_id: &str, credentials: &Credentials, err: ApiError)
                 "compare these with the auth method (issuer, bound audience) and the sub-claims of its role association",
             )
         }
-        _ => error.hint(format!(
+        (Credentials::AccessKey { .. }, _) => error.hint(format!(
             "check that {access_id} is an access-key auth method and that AKEYLESS_ACCESS_KEY belongs to it"
+        )),
+        _ => error.hint(format!(
+            "check that {access_id} is an auth method of type {} that accepts {}",
+            credentials.access_type().map_or("?", |t| t.name()),
+            credentials.describe()
         )),
     }
 }

@@ -77,6 +77,12 @@ impl Gateway {
         format!("{}/{command}", self.as_str())
     }
 
+    /// Scheme, host and port, without the API's path: what `k8s` authentication takes as
+    /// `gateway-url` (the gateway that holds the Kubernetes auth config).
+    pub fn origin(&self) -> String {
+        self.url.origin().ascii_serialization()
+    }
+
     pub fn as_str(&self) -> &str {
         // `Url` always renders a root path as "/"; the base is kept without it.
         self.url.as_str().trim_end_matches('/')

@@ -8,6 +8,7 @@
 //! A leaf: it takes plain options (a gateway, trust anchors, a timeout, the strings to
 //! scrub) and knows nothing of settings, logins or references.
 
+mod endpoints;
 mod error;
 mod gateway;
 mod retry;
@@ -28,6 +29,7 @@ use crate::json;
 use crate::secret::Secret;
 use retry::Policy;
 
+pub use endpoints::{Answer, Endpoints, REQUEST_TIMEOUT as ENDPOINT_TIMEOUT, Route};
 pub use error::{ApiError, During};
 pub use gateway::Gateway;
 pub use tls::Anchors;
@@ -477,6 +479,26 @@ impl Api {
                 None => return Ok(listing),
             }
         }
+    }
+
+    /// `POST /get-cert-challenge`: the challenge a certificate's private key must sign
+    /// (valid for a minute). `cert_data` is base64 of the certificate's PEM.
+    pub async fn get_cert_challenge(
+        &self,
+        access_id: &str,
+        cert_data: &str,
+    ) -> Result<Secret, ApiError> {
+        #[derive(Deserialize)]
+        struct Challenge {
+            challenge: Secret,
+        }
+        let mut body = Map::new();
+        body.insert("access-id".into(), access_id.into());
+        body.insert("cert-data".into(), cert_data.into());
+        let answer: Challenge = self
+            .post("get-cert-challenge", &body, Policy::Idempotent)
+            .await?;
+        Ok(answer.challenge)
     }
 
     /// Revokes credentials a dynamic secret minted (`tmp-creds-id` is the `id` its value

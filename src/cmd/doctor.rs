@@ -8,10 +8,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::auth::{self, Claims};
-use crate::client::{Api, ApiError, During, Token};
+use crate::client::{Api, ApiError, During, Login, Token};
 use crate::envfile::{self, EnvFile};
 use crate::error::{Error, Kind, Result};
+use crate::identity;
 use crate::resolve::{self, Wanted};
+use crate::secret::Secret;
+use crate::settings::jwt::JwtSource;
 use crate::settings::{self, Credentials, Env, Overrides, Settings, vars};
 
 /// The report, and the most serious problem found (which decides the exit code).
@@ -101,17 +104,24 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
             if let Ok(Some(value)) = env.get(vars::NO_PROXY) {
                 report.info(format!("no proxy for {value} (NO_PROXY)"));
             }
-            match &settings.credentials {
-                Credentials::Token { from, .. } => {
-                    report.ok(format!("a ready token from {from} (no login)"))
+            let credentials = &settings.credentials;
+            report.ok(match (credentials, credentials.access_id()) {
+                (Credentials::Token { .. }, _) | (_, None) => {
+                    format!("{} (no login)", credentials.describe())
                 }
-                Credentials::AccessKey { access_id, .. } => {
-                    report.ok(format!("access key login with access id {access_id}"))
+                (Credentials::AccessKey { .. }, Some(id)) => {
+                    format!("access key login with access id {id}")
                 }
-                Credentials::Jwt { access_id, var, .. } => report.ok(format!(
-                    "JWT login with access id {access_id}, ID token from {var}"
-                )),
-            }
+                (Credentials::Jwt { source, .. }, Some(id)) => format!(
+                    "JWT login with access id {id}, ID token from {}",
+                    source.describe()
+                ),
+                (_, Some(id)) => format!(
+                    "{} login with access id {id}, by {}",
+                    credentials.access_type().map_or("?", |t| t.name()),
+                    credentials.describe()
+                ),
+            });
             for ca in &settings.ca_files {
                 report.ok(format!("extra CA certificates from {ca}"));
             }
@@ -149,40 +159,21 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
         Err(err) => report.error(&err),
     }
 
-    if let Some(Credentials::Jwt { jwt, var, .. }) = settings.as_ref().map(|s| &s.credentials) {
-        report.section(&format!("ID token ({var}; its claims, never the token)"));
-        match Claims::decode(jwt) {
-            Ok(claims) => {
-                for line in claims.summary() {
-                    report.info(line);
-                }
-                match claims.expires_in() {
-                    Some(left) if left <= 0 => report.fail(
-                        Kind::Auth,
-                        "the token has expired",
-                        "ID tokens live as long as the job's timeout: fetch them in the job that uses them",
-                    ),
-                    Some(left) if left < 60 => report.warn(format!("the token expires in {left}s")),
-                    Some(_) => report.ok("the token is within its validity period"),
-                    None => report.warn("the token has no exp claim"),
-                }
-                if claims.has("user_login") && !claims.has("project_path") {
-                    report.warn("no project_path claim: bind role associations to project_path, not user_login");
-                }
-            }
-            Err(why) => report.fail(
-                Kind::Usage,
-                format!("the token cannot be decoded: {why}"),
-                "set it from an id_tokens: block",
-            ),
-        }
+    // A token in a variable is explained before anything is sent; one a CI mints on
+    // request, once it is minted (below).
+    if let Some(Credentials::Jwt {
+        source: JwtSource::Var { jwt, var },
+        ..
+    }) = settings.as_ref().map(|s| &s.credentials)
+    {
+        show_claims(&mut report, var, jwt);
     }
 
     if let Some(settings) = &settings {
         report.section(&format!("gateway {}", settings.gateway.as_str()));
         let mut api = settings.client()?;
         if probe(&api, &mut report).await {
-            match auth::login(&mut api, &settings.credentials).await {
+            match login(&mut api, settings, &mut report).await {
                 Ok((token, _)) => {
                     if !matches!(settings.credentials, Credentials::Token { .. }) {
                         report.ok("login succeeded");
@@ -203,6 +194,66 @@ pub async fn run(env: &Env, overrides: &Overrides) -> Result<ExitCode> {
         None => ExitCode::SUCCESS,
         Some(kind) => ExitCode::from(kind.exit_code()),
     })
+}
+
+/// Logs in as a run would, showing a minted ID token's claims first.
+async fn login(
+    api: &mut Api,
+    settings: &Settings,
+    report: &mut Report,
+) -> Result<(Token, Option<Login>)> {
+    let credentials = &settings.credentials;
+    if let Credentials::Token { token, .. } = credentials {
+        return Ok((token.clone(), None));
+    }
+    let proof = identity::prove(api, &settings.endpoints()?, credentials).await?;
+    if let (
+        Credentials::Jwt {
+            source:
+                source @ (JwtSource::GitHub { .. }
+                | JwtSource::Buildkite { .. }
+                | JwtSource::AzurePipelines { .. }),
+            ..
+        },
+        Some(jwt),
+    ) = (credentials, &proof.jwt)
+    {
+        show_claims(report, &source.describe(), jwt);
+        report.section(&format!("gateway {}", settings.gateway.as_str()));
+    }
+    auth::login_with(api, credentials, proof).await
+}
+
+/// The ID token's claims (never the token), and what they mean for the login.
+fn show_claims(report: &mut Report, from: &str, jwt: &Secret) {
+    report.section(&format!("ID token ({from}; its claims, never the token)"));
+    match Claims::decode(jwt) {
+        Ok(claims) => {
+            for line in claims.summary() {
+                report.info(line);
+            }
+            match claims.expires_in() {
+                Some(left) if left <= 0 => report.fail(
+                    Kind::Auth,
+                    "the token has expired",
+                    "ID tokens live as long as the job's timeout: fetch them in the job that uses them",
+                ),
+                Some(left) if left < 60 => report.warn(format!("the token expires in {left}s")),
+                Some(_) => report.ok("the token is within its validity period"),
+                None => report.warn("the token has no exp claim"),
+            }
+            if claims.has("user_login") && !claims.has("project_path") {
+                report.warn(
+                    "no project_path claim: bind role associations to project_path, not user_login",
+                );
+            }
+        }
+        Err(why) => report.fail(
+            Kind::Usage,
+            format!("the token cannot be decoded: {why}"),
+            "set it from an id_tokens: block",
+        ),
+    }
 }
 
 /// A proxy URL with its user name and password left out.

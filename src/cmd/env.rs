@@ -79,7 +79,7 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
     warn_if_too_big(&outcome.resolved);
 
     // Whoever sources the file exports the values: an enclosing masker learns them first.
-    if super::masker(env)?.is_some() {
+    if super::registers(env)? {
         super::register(env, &outputs::masks(&outcome.resolved))?;
     }
     // Files and the record of what to revoke live beside the env file (the default one

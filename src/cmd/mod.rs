@@ -2,10 +2,12 @@
 //! through the library modules, and returns an exit code or an `Error` for `main`.
 
 mod auth;
+mod ci_mask;
 mod doctor;
 mod env;
 mod get;
 mod mask;
+mod mask_shell;
 mod outputs;
 mod revoke;
 mod run;
@@ -35,6 +37,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Mask(args) => mask::run(&env, &args),
         Command::Doctor => block_on(&env, doctor::run(&env, &overrides))?,
         Command::Revoke(args) => block_on(&env, revoke::run(&env, &overrides, &args))?,
+        Command::MaskShell => mask_shell::run(&env),
+        Command::Filter(args) => mask_shell::filter(&env, &args.dir),
         Command::Reap(args) => {
             crate::run::reap::watch(args.pid, &args.paths, || {
                 if let Some(record) = &args.revoke {
@@ -129,10 +133,15 @@ pub fn scoped_to_the_job(
 /// around this one) before they are printed or written: the masker masks them from then
 /// on. Nothing to do without one; failing to reach one fails the command, so that nothing
 /// unmasked gets out.
+///
+/// On a CI whose own log masking a job can add to (GitHub Actions, Azure Pipelines,
+/// Buildkite), the values are registered there as well (`ci_mask`).
 pub fn register<'a>(env: &Env, values: impl IntoIterator<Item = &'a Secret>) -> Result<()> {
-    let Some(socket) = masker(env)? else {
+    let socket = masker(env)?;
+    let ci = ci_mask::Ci::detect(env)?;
+    if socket.is_none() && ci.is_none() {
         return Ok(());
-    };
+    }
     let values: Vec<Secret> = values
         .into_iter()
         .filter(|v| !v.is_empty())
@@ -141,7 +150,16 @@ pub fn register<'a>(env: &Env, values: impl IntoIterator<Item = &'a Secret>) -> 
     if values.is_empty() {
         return Ok(());
     }
-    channel::send(std::path::Path::new(socket), &values)
+    if let Some(socket) = socket {
+        channel::send(std::path::Path::new(socket), &values)?;
+    }
+    ci_mask::register(env, &values)
+}
+
+/// Whether `register` would register anywhere (an enclosing masker, or the CI's own
+/// masking): computing what to register can be skipped otherwise.
+pub fn registers(env: &Env) -> Result<bool> {
+    Ok(masker(env)?.is_some() || ci_mask::Ci::detect(env)?.is_some())
 }
 
 /// The socket of the enclosing output masker, if there is one.

@@ -30,7 +30,7 @@ use crate::settings::vars::{
     AKEYLESS_ACCESS_ID, AKEYLESS_ACCESS_KEY, AKEYLESS_ACCESS_TYPE, AKEYLESS_CLIENT_TYPE,
     AKEYLESS_JWT, AKEYLESS_JWT_VAR, AKEYLESS_TIMEOUT, AKEYLESS_TOKEN,
 };
-use crate::settings::{Credentials, Env, Overrides, Settings};
+use crate::settings::{Env, Overrides, Settings};
 use cli::{Access, Cli, Command, Dynamic, GatewayArg, ListArgs, Output, Versioned};
 
 const SUPPORTED: &str = "This `akeyless` is akl (ci_base-rs) standing in for the Akeyless CLI in CI \
@@ -230,11 +230,12 @@ async fn list_items(env: &mut Env, args: ListArgs) -> Result<ExitCode> {
 /// `akeyless …` without `--token`, and `akeyless_env.sh`, use it. Nothing is kept without
 /// a HOME; a HOME that cannot hold it only costs a warning.
 fn keep(env: &Env, settings: &Settings, session: &Session) -> Result<()> {
-    let (access_id, access_type) = match &settings.credentials {
-        Credentials::Jwt { access_id, .. } => (access_id, "jwt"),
-        Credentials::AccessKey { access_id, .. } => (access_id, "access_key"),
-        Credentials::Token { .. } => return Ok(()),
+    let credentials = &settings.credentials;
+    let (Some(access_id), Some(access_type)) = (credentials.access_id(), credentials.access_type())
+    else {
+        return Ok(());
     };
+    let access_type = access_type.name();
     let Some(profile) = Profile::locate(env, None)? else {
         return Ok(());
     };

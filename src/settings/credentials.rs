@@ -1,26 +1,24 @@
-//! Which credentials log in: a ready token, an access key, or the job's ID token, and
-//! where that token was found.
+//! Which credentials log in: a ready token, an access key, the job's ID token (from any
+//! CI), the pod's service-account token, a cloud identity or a client certificate, and
+//! where each is found. Nothing here makes a request.
+
+use std::path::PathBuf;
 
 use crate::client::Token;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
+use super::cloud::{Aws, Azure, Gcp};
 use super::env::Env;
+use super::jwt::{self, JwtSource};
 use super::profile::Profile;
 use super::vars::{
-    AKEYLESS_ACCESS_ID, AKEYLESS_ACCESS_KEY, AKEYLESS_ACCESS_TYPE, AKEYLESS_JWT, AKEYLESS_JWT_VAR,
-    AKEYLESS_TOKEN, CI_JOB_JWT, CI_JOB_JWT_V2,
+    AKEYLESS_ACCESS_ID, AKEYLESS_ACCESS_KEY, AKEYLESS_ACCESS_TYPE, AKEYLESS_CERT_FILE,
+    AKEYLESS_K8S_AUTH_CONFIG_NAME, AKEYLESS_K8S_TOKEN_FILE, AKEYLESS_KEY_FILE, AKEYLESS_TOKEN,
 };
 
-/// Where the job's ID token is looked for when `AKEYLESS_JWT_VAR` does not say: our own
-/// name first, then the variables GitLab set before 17.0.
-const JWT_FALLBACKS: [&str; 3] = [AKEYLESS_JWT, CI_JOB_JWT_V2, CI_JOB_JWT];
-
-const ID_TOKENS_HINT: &str = "declare an ID token for the job in .gitlab-ci.yml:
-  my-job:
-    id_tokens:
-      AKEYLESS_JWT:
-        aud: https://akeyless.example.com   # the audience bound to the Akeyless auth method";
+/// Where Kubernetes mounts the pod's service-account token.
+pub const K8S_TOKEN_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 const ACCESS_ID_HINT: &str =
     "set the access id of the Akeyless auth method, e.g. in .gitlab-ci.yml:
@@ -31,16 +29,39 @@ const ACCESS_ID_HINT: &str =
 pub enum Credentials {
     /// A ready `t-…` or `u-…` token: no authentication call. `from` says where it was
     /// found, for messages.
-    Token { token: Token, from: String },
+    Token {
+        token: Token,
+        from: String,
+    },
     AccessKey {
         access_id: String,
         access_key: Secret,
     },
-    /// `var` is the variable the JWT came from, for messages.
     Jwt {
         access_id: String,
-        jwt: Secret,
-        var: String,
+        source: JwtSource,
+    },
+    K8s {
+        access_id: String,
+        token_file: PathBuf,
+        config_name: String,
+    },
+    AwsIam {
+        access_id: String,
+        aws: Aws,
+    },
+    AzureAd {
+        access_id: String,
+        azure: Azure,
+    },
+    Gcp {
+        access_id: String,
+        gcp: Gcp,
+    },
+    Cert {
+        access_id: String,
+        cert_file: PathBuf,
+        key_file: PathBuf,
     },
 }
 
@@ -49,19 +70,51 @@ pub enum Credentials {
 pub enum AccessType {
     Jwt,
     AccessKey,
+    K8s,
+    AwsIam,
+    AzureAd,
+    Gcp,
+    Cert,
 }
 
 impl AccessType {
-    /// `jwt`, `access_key` or `access-key`, in any case; `from` names the setting.
+    const ALL: [(&'static str, AccessType); 7] = [
+        ("jwt", AccessType::Jwt),
+        ("access_key", AccessType::AccessKey),
+        ("k8s", AccessType::K8s),
+        ("aws_iam", AccessType::AwsIam),
+        ("azure_ad", AccessType::AzureAd),
+        ("gcp", AccessType::Gcp),
+        ("cert", AccessType::Cert),
+    ];
+
+    /// The API's name, e.g. `aws_iam`; `-` and `_` alike, in any case; `from` names the
+    /// setting.
     pub fn parse(from: &str, raw: &str) -> Result<AccessType> {
-        match raw.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-            "jwt" => Ok(AccessType::Jwt),
-            "access_key" => Ok(AccessType::AccessKey),
-            other => Err(Error::usage(format!("{from}={other} is not supported by akl"))
-                .hint(format!(
-                    "use jwt (GitLab ID tokens) or access_key, or pass a ready token in {AKEYLESS_TOKEN}"
-                ))),
-        }
+        let wanted = raw.trim().to_ascii_lowercase().replace('-', "_");
+        let wanted = match wanted.as_str() {
+            "oidc" => "jwt",
+            "kubernetes" => "k8s",
+            other => other,
+        };
+        Self::ALL
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| {
+                Error::usage(format!("{from}={raw} is not supported by akl")).hint(format!(
+                    "use one of {}, or pass a ready token in {AKEYLESS_TOKEN}",
+                    Self::ALL.map(|(n, _)| n).join(", ")
+                ))
+            })
+    }
+
+    /// The API's name for it.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map_or("?", |(n, _)| n)
     }
 }
 
@@ -71,7 +124,74 @@ impl Credentials {
         match self {
             Credentials::Token { token, .. } => vec![token.secret().clone()],
             Credentials::AccessKey { access_key, .. } => vec![access_key.clone()],
-            Credentials::Jwt { jwt, .. } => vec![jwt.clone()],
+            Credentials::Jwt { source, .. } => source.secrets(),
+            Credentials::AwsIam { aws, .. } => aws.secrets(),
+            Credentials::AzureAd { azure, .. } => azure.secrets(),
+            Credentials::K8s { .. } | Credentials::Gcp { .. } | Credentials::Cert { .. } => {
+                Vec::new()
+            }
+        }
+    }
+
+    /// The access id, unless a ready token logs in.
+    pub fn access_id(&self) -> Option<&str> {
+        match self {
+            Credentials::Token { .. } => None,
+            Credentials::AccessKey { access_id, .. }
+            | Credentials::Jwt { access_id, .. }
+            | Credentials::K8s { access_id, .. }
+            | Credentials::AwsIam { access_id, .. }
+            | Credentials::AzureAd { access_id, .. }
+            | Credentials::Gcp { access_id, .. }
+            | Credentials::Cert { access_id, .. } => Some(access_id),
+        }
+    }
+
+    /// The access type, as the API names it (`None` for a ready token).
+    pub fn access_type(&self) -> Option<AccessType> {
+        Some(match self {
+            Credentials::Token { .. } => return None,
+            Credentials::AccessKey { .. } => AccessType::AccessKey,
+            Credentials::Jwt { .. } => AccessType::Jwt,
+            Credentials::K8s { .. } => AccessType::K8s,
+            Credentials::AwsIam { .. } => AccessType::AwsIam,
+            Credentials::AzureAd { .. } => AccessType::AzureAd,
+            Credentials::Gcp { .. } => AccessType::Gcp,
+            Credentials::Cert { .. } => AccessType::Cert,
+        })
+    }
+
+    /// What proves the identity, for messages and `akl doctor` (never a secret).
+    pub fn describe(&self) -> String {
+        match self {
+            Credentials::Token { from, .. } => format!("a ready token from {from}"),
+            Credentials::AccessKey { .. } => format!("the access key in {AKEYLESS_ACCESS_KEY}"),
+            Credentials::Jwt { source, .. } => format!("an ID token from {}", source.describe()),
+            Credentials::K8s {
+                token_file,
+                config_name,
+                ..
+            } => format!(
+                "the pod's service-account token ({}), K8s auth config {config_name}",
+                token_file.display()
+            ),
+            Credentials::AwsIam { .. } => {
+                "the AWS credentials the AWS SDKs would find (environment, container, instance metadata)".to_owned()
+            }
+            Credentials::AzureAd { .. } => "the Azure managed identity".to_owned(),
+            Credentials::Gcp { gcp, .. } => format!(
+                "a Google ID token from the metadata server {} (audience {})",
+                gcp.host, gcp.audience
+            ),
+            Credentials::Cert {
+                cert_file,
+                key_file,
+                ..
+            } => format!(
+                "the certificate {} and its key {} (challenge signed locally)",
+                cert_file.display(),
+                key_file.display()
+            ),
         }
     }
 
@@ -103,12 +223,9 @@ impl Credentials {
                 .map(|raw| AccessType::parse(AKEYLESS_ACCESS_TYPE, raw))
                 .transpose()?,
         };
-        let access_key = env.get(AKEYLESS_ACCESS_KEY)?;
-        // Without an explicit type, an access key wins: it can only have been set on
-        // purpose, while a JWT variable may be one GitLab adds to every job.
-        let use_access_key = match access_type {
-            Some(t) => t == AccessType::AccessKey,
-            None => access_key.is_some(),
+        let access_type = match access_type {
+            Some(t) => t,
+            None => infer(env)?,
         };
 
         let access_id = match access_id {
@@ -140,83 +257,91 @@ impl Credentials {
         }
         let access_id = access_id.to_owned();
 
-        if use_access_key {
-            let Some(key) = access_key else {
-                return Err(Error::usage(format!(
-                    "{AKEYLESS_ACCESS_TYPE} is access_key but {AKEYLESS_ACCESS_KEY} is not set"
-                ))
-                .hint(format!(
-                    "store the access key as a masked CI/CD variable named {AKEYLESS_ACCESS_KEY}, or use jwt"
-                )));
-            };
-            return Ok(Credentials::AccessKey {
+        Ok(match access_type {
+            AccessType::AccessKey => {
+                let Some(key) = env.get(AKEYLESS_ACCESS_KEY)? else {
+                    return Err(Error::usage(format!(
+                        "{AKEYLESS_ACCESS_TYPE} is access_key but {AKEYLESS_ACCESS_KEY} is not set"
+                    ))
+                    .hint(format!(
+                        "store the access key as a masked CI/CD variable named {AKEYLESS_ACCESS_KEY}, or use jwt"
+                    )));
+                };
+                Credentials::AccessKey {
+                    access_id,
+                    access_key: Secret::new(key),
+                }
+            }
+            AccessType::Jwt => match jwt::find(env)? {
+                Some(source) => Credentials::Jwt { access_id, source },
+                None => {
+                    return Err(Error::usage("no ID token found for JWT authentication")
+                        .detail(
+                            "looked in AKEYLESS_JWT_VAR, AKEYLESS_JWT, CI_JOB_JWT_V2, CI_JOB_JWT, BITBUCKET_STEP_OIDC_TOKEN, CIRCLE_OIDC_TOKEN_V2, CIRCLE_OIDC_TOKEN, and for GitHub Actions, Buildkite and Azure Pipelines",
+                        )
+                        .hint(jwt::ID_TOKENS_HINT));
+                }
+            },
+            AccessType::K8s => {
+                let config_name = env.get(AKEYLESS_K8S_AUTH_CONFIG_NAME)?.ok_or_else(|| {
+                    Error::usage(format!(
+                        "{AKEYLESS_ACCESS_TYPE} is k8s but {AKEYLESS_K8S_AUTH_CONFIG_NAME} is not set"
+                    ))
+                    .hint("set it to the name of the gateway's Kubernetes auth config (akeyless gateway-list-k8s-auth-config)")
+                })?;
+                Credentials::K8s {
+                    access_id,
+                    token_file: PathBuf::from(
+                        env.get(AKEYLESS_K8S_TOKEN_FILE)?.unwrap_or(K8S_TOKEN_FILE),
+                    ),
+                    config_name: config_name.trim().to_owned(),
+                }
+            }
+            AccessType::AwsIam => Credentials::AwsIam {
                 access_id,
-                access_key: Secret::new(key),
-            });
-        }
-
-        let (var, jwt) = find_jwt(env)?;
-        Ok(Credentials::Jwt {
-            access_id,
-            jwt,
-            var,
+                aws: Aws::from_env(env)?,
+            },
+            AccessType::AzureAd => Credentials::AzureAd {
+                access_id,
+                azure: Azure::from_env(env)?,
+            },
+            AccessType::Gcp => Credentials::Gcp {
+                access_id,
+                gcp: Gcp::from_env(env)?,
+            },
+            AccessType::Cert => {
+                let file = |name: &str| -> Result<PathBuf> {
+                    env.get(name)?.map(|p| PathBuf::from(p.trim())).ok_or_else(|| {
+                        Error::usage(format!("{AKEYLESS_ACCESS_TYPE} is cert but {name} is not set"))
+                            .hint(format!(
+                                "set {AKEYLESS_CERT_FILE} to the client certificate (PEM) and {AKEYLESS_KEY_FILE} to its private key (PEM)"
+                            ))
+                    })
+                };
+                Credentials::Cert {
+                    access_id,
+                    cert_file: file(AKEYLESS_CERT_FILE)?,
+                    key_file: file(AKEYLESS_KEY_FILE)?,
+                }
+            }
         })
     }
 }
 
-/// The job's ID token: from the variable `AKEYLESS_JWT_VAR` names, else the first of
-/// `AKEYLESS_JWT`, `CI_JOB_JWT_V2`, `CI_JOB_JWT` that is set.
-fn find_jwt(env: &Env) -> Result<(String, Secret)> {
-    let (var, value) = match env.get(AKEYLESS_JWT_VAR)? {
-        Some(name) => {
-            let name = name.trim();
-            let value = env.get(name)?.ok_or_else(|| {
-                Error::usage(format!("{AKEYLESS_JWT_VAR} names {name}, but {name} is not set"))
-                    .hint(format!(
-                        "declare the ID token under that name in .gitlab-ci.yml:\n  my-job:\n    id_tokens:\n      {name}:\n        aud: https://akeyless.example.com"
-                    ))
-            })?;
-            (name.to_owned(), value)
-        }
-        None => {
-            let mut found = None;
-            for name in JWT_FALLBACKS {
-                if let Some(value) = env.get(name)? {
-                    found = Some((name.to_owned(), value));
-                    break;
-                }
-            }
-            found.ok_or_else(|| {
-                Error::usage("no ID token found for JWT authentication")
-                    .detail(format!("looked in {}", JWT_FALLBACKS.join(", ")))
-                    .hint(ID_TOKENS_HINT)
-            })?
-        }
-    };
-    check_jwt_shape(&var, value)?;
-    Ok((var, Secret::new(value.trim())))
-}
-
-/// Catches the common mistakes (a file-type variable holding a path, a truncated paste)
-/// before the gateway answers with something vaguer. The value itself is never shown.
-fn check_jwt_shape(var: &str, value: &str) -> Result<()> {
-    let parts: Vec<&str> = value.trim().split('.').collect();
-    let base64url = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
-    if parts.len() == 3 && parts.iter().all(|p| base64url(p)) {
-        return Ok(());
+/// The access type when none is given: what the environment holds says it where only one
+/// reading is possible. An access key wins (it can only have been set on purpose), then a
+/// certificate, a Kubernetes auth config, and an ID token from any CI. A cloud identity is
+/// never guessed: every runner on a cloud VM has one.
+fn infer(env: &Env) -> Result<AccessType> {
+    if env.get(AKEYLESS_ACCESS_KEY)?.is_some() {
+        return Ok(AccessType::AccessKey);
     }
-    let err = Error::usage(format!(
-        "{var} does not hold a JWT (expected three base64url parts separated by dots)"
-    ));
-    Err(if value.starts_with('/') {
-        err.hint(format!(
-            "{var} looks like a file path: GitLab gives file-type variables as paths; declare the ID token under id_tokens, which is not file-type"
-        ))
-    } else {
-        err.hint(ID_TOKENS_HINT)
-    })
+    if env.get(AKEYLESS_CERT_FILE)?.is_some() || env.get(AKEYLESS_KEY_FILE)?.is_some() {
+        return Ok(AccessType::Cert);
+    }
+    if env.get(AKEYLESS_K8S_AUTH_CONFIG_NAME)?.is_some() {
+        return Ok(AccessType::K8s);
+    }
+    // JWT is the default: with no ID token either, its error says how to get one.
+    Ok(AccessType::Jwt)
 }

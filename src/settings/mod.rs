@@ -6,8 +6,10 @@
 //! the `Env` snapshot. A missing or contradictory setting is a usage error (exit 2) that
 //! names the variable and shows the `.gitlab-ci.yml` lines that would provide it.
 
+pub mod cloud;
 mod credentials;
 mod env;
+pub mod jwt;
 pub mod profile;
 pub mod vars;
 
@@ -20,7 +22,7 @@ use rustls_pki_types::pem::PemObject;
 pub use credentials::{AccessType, Credentials};
 pub use env::{Env, valid_name};
 
-use crate::client::{Anchors, Api, Gateway, Options};
+use crate::client::{Anchors, Api, Endpoints, Gateway, Options};
 use crate::error::{Error, Result};
 use crate::files;
 use crate::secret::Secret;
@@ -138,6 +140,17 @@ impl Settings {
             scrub,
             client_type: self.client_type.clone(),
         })
+    }
+
+    /// The HTTP clients for identity services (CI token endpoints, metadata services),
+    /// trusting what the API client trusts.
+    pub fn endpoints(&self) -> Result<Endpoints> {
+        let anchors = self
+            .ca_files
+            .iter()
+            .map(CaFile::load)
+            .collect::<Result<Vec<_>>>()?;
+        Endpoints::new(&anchors)
     }
 
     /// Said on every run against a plain http gateway on another host: many private
@@ -363,8 +376,7 @@ mod tests {
         match c.credentials {
             Credentials::Jwt {
                 access_id,
-                jwt,
-                var,
+                source: jwt::JwtSource::Var { jwt, var },
             } => {
                 assert_eq!(access_id, "p-abc");
                 assert_eq!(jwt.expose(), JWT_VALUE);
@@ -384,7 +396,7 @@ mod tests {
             ("CI_JOB_JWT_V2", JWT_VALUE),
         ]);
         assert!(
-            matches!(c.unwrap().credentials, Credentials::Jwt { var, .. } if var == "CI_JOB_JWT_V2")
+            matches!(c.unwrap().credentials, Credentials::Jwt { source: jwt::JwtSource::Var { var, .. }, .. } if var == "CI_JOB_JWT_V2")
         );
 
         let c = connect(&[
@@ -393,7 +405,7 @@ mod tests {
             ("FIRST_ID_TOKEN", JWT_VALUE),
         ]);
         assert!(
-            matches!(c.unwrap().credentials, Credentials::Jwt { var, .. } if var == "FIRST_ID_TOKEN")
+            matches!(c.unwrap().credentials, Credentials::Jwt { source: jwt::JwtSource::Var { var, .. }, .. } if var == "FIRST_ID_TOKEN")
         );
 
         // Naming a variable that is not there must not silently fall back to another token.
@@ -463,10 +475,14 @@ mod tests {
         assert!(msg.contains("AKEYLESS_ACCESS_KEY is not set"), "{msg}");
         let msg = message(connect(&[
             (AKEYLESS_ACCESS_ID, "p-a"),
-            (AKEYLESS_ACCESS_TYPE, "k8s"),
+            (AKEYLESS_ACCESS_TYPE, "ldap"),
         ]));
         assert!(
-            msg.contains("AKEYLESS_ACCESS_TYPE=k8s is not supported"),
+            msg.contains("AKEYLESS_ACCESS_TYPE=ldap is not supported"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("jwt, access_key, k8s, aws_iam, azure_ad, gcp, cert"),
             "{msg}"
         );
     }

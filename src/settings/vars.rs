@@ -21,7 +21,8 @@ vars! {
     AKEYLESS_API_GW_URL;
     /// The auth method's access id (`p-…`).
     AKEYLESS_ACCESS_ID;
-    /// `jwt` or `access_key`; inferred from what is set when absent.
+    /// `jwt`, `access_key`, `k8s`, `aws_iam`, `azure_ad`, `gcp` or `cert`; inferred from
+    /// what is set when absent.
     AKEYLESS_ACCESS_TYPE;
     /// The access key, for `access_key`.
     AKEYLESS_ACCESS_KEY;
@@ -86,6 +87,73 @@ vars! {
     /// The socket of the output masker the job runs under (set by `akl run` for its
     /// command): values are registered there before they are printed.
     AKL_MASK_SOCKET;
+
+    /// The audience to ask for where a CI mints ID tokens on request (GitHub Actions,
+    /// Buildkite); the CI's default audience when unset.
+    AKEYLESS_JWT_AUDIENCE;
+    /// GitHub Actions: the URL that mints the job's ID token (`permissions: id-token: write`).
+    ACTIONS_ID_TOKEN_REQUEST_URL;
+    /// GitHub Actions: the bearer token for that URL.
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+    /// Set to `true` in every GitHub Actions step: values are registered with `::add-mask::`.
+    GITHUB_ACTIONS;
+    /// Bitbucket Pipelines: the step's ID token (`oidc: true`).
+    BITBUCKET_STEP_OIDC_TOKEN;
+    /// CircleCI: the job's ID token (jobs with a context), preferred to `CIRCLE_OIDC_TOKEN`.
+    CIRCLE_OIDC_TOKEN_V2;
+    /// CircleCI: the older form of the job's ID token.
+    CIRCLE_OIDC_TOKEN;
+    /// Set to `true` in every Buildkite job: ID tokens come from `buildkite-agent oidc
+    /// request-token`, and values are registered with `buildkite-agent redactor add`.
+    BUILDKITE;
+    /// Azure Pipelines: the URL that mints the job's ID token.
+    SYSTEM_OIDCREQUESTURI;
+    /// Azure Pipelines: the job's access token, the bearer for that URL.
+    SYSTEM_ACCESSTOKEN;
+    /// Azure Pipelines: the service connection whose federated identity Akeyless trusts.
+    AKEYLESS_AZURE_SERVICE_CONNECTION_ID;
+    /// Set to `True` in every Azure Pipelines job: values are registered with
+    /// `##vso[task.setsecret]`.
+    TF_BUILD;
+    /// `k8s`: the gateway's Kubernetes auth config name.
+    AKEYLESS_K8S_AUTH_CONFIG_NAME;
+    /// `k8s`: the service-account token's file (default
+    /// `/var/run/secrets/kubernetes.io/serviceaccount/token`).
+    AKEYLESS_K8S_TOKEN_FILE;
+    /// `aws_iam`: static or temporary AWS credentials, as the AWS SDKs read them.
+    AWS_ACCESS_KEY_ID;
+    /// `aws_iam`: the secret key of `AWS_ACCESS_KEY_ID`.
+    AWS_SECRET_ACCESS_KEY;
+    /// `aws_iam`: the session token of temporary credentials.
+    AWS_SESSION_TOKEN;
+    /// `aws_iam`: the container credentials endpoint (ECS, EKS Pod Identity), a full URL.
+    AWS_CONTAINER_CREDENTIALS_FULL_URI;
+    /// `aws_iam`: the ECS container credentials path on 169.254.170.2.
+    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI;
+    /// `aws_iam`: the authorization header for the container credentials endpoint.
+    AWS_CONTAINER_AUTHORIZATION_TOKEN;
+    /// `aws_iam`: a file holding that authorization header (EKS Pod Identity).
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE;
+    /// `aws_iam`: the instance metadata service's address (default `http://169.254.169.254`).
+    AWS_EC2_METADATA_SERVICE_ENDPOINT;
+    /// `aws_iam`: `true` keeps akl away from the instance metadata service.
+    AWS_EC2_METADATA_DISABLED;
+    /// `azure_ad`: the managed identity endpoint of App Service, Functions and Arc.
+    IDENTITY_ENDPOINT;
+    /// `azure_ad`: the header value that endpoint requires.
+    IDENTITY_HEADER;
+    /// `azure_ad`: the instance metadata service's address (default `http://169.254.169.254`).
+    AZURE_POD_IDENTITY_AUTHORITY_HOST;
+    /// `azure_ad`: the object id of a user-assigned managed identity.
+    AKEYLESS_AZURE_OBJECT_ID;
+    /// `gcp`: the metadata server's host (default `metadata.google.internal`).
+    GCE_METADATA_HOST;
+    /// `gcp`: the audience of the ID token (default `akeyless.io`).
+    AKEYLESS_GCP_AUDIENCE;
+    /// `cert`: the client certificate (PEM) of the certificate auth method.
+    AKEYLESS_CERT_FILE;
+    /// `cert`: its private key (PEM, PKCS#8 or PKCS#1 RSA); it never leaves the job.
+    AKEYLESS_KEY_FILE;
 }
 
 #[cfg(test)]
