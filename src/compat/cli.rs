@@ -1,6 +1,8 @@
 //! The Akeyless CLI's commands and flags that CI scripts use, as clap definitions.
 
-use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use super::SUPPORTED;
 
@@ -26,6 +28,10 @@ pub enum Command {
     DescribeItem(Item),
     /// List the items and sub-folders under a path, as JSON (every page).
     ListItems(ListArgs),
+    /// Have an SSH issuer sign a public key; the certificate is written to a file.
+    GetSshCertificate(SshCertArgs),
+    /// Have a PKI issuer sign a CSR or a public key; prints or writes the certificate.
+    GetPkiCertificate(PkiCertArgs),
 }
 
 #[derive(Debug, Args)]
@@ -124,4 +130,56 @@ pub struct Output {
     /// Narrow the JSON output with a path expression such as .token.
     #[arg(long, value_name = "EXPR")]
     pub jq_expression: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SshCertArgs {
+    /// The user names to sign the certificate for (comma-separated).
+    #[arg(long, value_name = "USERS")]
+    pub cert_username: String,
+    /// The SSH certificate issuer's path.
+    #[arg(long, value_name = "PATH")]
+    pub cert_issuer_name: String,
+    /// The public key to sign (OpenSSH's .pub file); only this file is read and sent.
+    #[arg(long, value_name = "FILE")]
+    pub public_key_file_path: PathBuf,
+    /// Seconds the certificate is valid, at most the issuer's [default: the issuer's].
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<u32>,
+    /// Name an RSA certificate ssh-rsa-cert-v01@openssh.com, for old servers.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub legacy_signing_alg_name: Option<bool>,
+    /// Where to write the certificate [default: the public key's path with -cert.pub added].
+    #[arg(short = 'o', long = "outfile", value_name = "FILE")]
+    pub outfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub access: Access,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("key").required(true).args(["csr_file_path", "key_file_path"])))]
+pub struct PkiCertArgs {
+    /// The PKI certificate issuer's path.
+    #[arg(long, value_name = "PATH")]
+    pub cert_issuer_name: String,
+    /// A certificate request (PEM or DER); the names come from it.
+    #[arg(long, value_name = "FILE")]
+    pub csr_file_path: Option<PathBuf>,
+    /// The key to certify (PEM); of a private key only the public half is sent.
+    #[arg(long, value_name = "FILE")]
+    pub key_file_path: Option<PathBuf>,
+    /// The certificate's common name (with --key-file-path).
+    #[arg(long, value_name = "NAME")]
+    pub common_name: Option<String>,
+    /// Alternative names, comma-separated (with --key-file-path).
+    #[arg(long, value_name = "NAMES")]
+    pub alt_names: Option<String>,
+    /// Seconds the certificate is valid, at most the issuer's [default: the issuer's].
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<u32>,
+    /// Write the certificate and the issuer's chain to this file instead of printing them.
+    #[arg(short = 'o', long = "outfile", value_name = "FILE")]
+    pub outfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub access: Access,
 }

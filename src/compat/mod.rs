@@ -10,6 +10,7 @@
 //! says otherwise. Secrets given as flags (`--jwt`, `--access-key`, `--token`) work, with
 //! a warning: a command line is readable by every process on the machine.
 
+mod certs;
 mod cli;
 
 use std::process::ExitCode;
@@ -35,7 +36,7 @@ use cli::{Access, Cli, Command, Dynamic, GatewayArg, ListArgs, Output, Versioned
 
 const SUPPORTED: &str = "This `akeyless` is akl (ci_base-rs) standing in for the Akeyless CLI in CI \
 jobs. It supports: auth, get-secret-value, get-dynamic-secret-value, get-rotated-secret-value, \
-describe-item, list-items. For anything else, install the Akeyless CLI, or use `akl env` / `akl get`.";
+describe-item, list-items, get-ssh-certificate, get-pki-certificate. For anything else, install the Akeyless CLI, or use `akl env` / `akl get`.";
 
 /// The client type the Akeyless CLI sends (docs/akeyless-api.md, "Transport").
 const CLI_CLIENT_TYPE: &str = "cli";
@@ -188,6 +189,8 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
             print_public(&output(value, &item.access.output)?)
         }
         Command::ListItems(args) => list_items(env, args).await,
+        Command::GetSshCertificate(args) => certs::ssh(env, args).await,
+        Command::GetPkiCertificate(args) => certs::pki(env, args).await,
     }
 }
 

@@ -1,4 +1,4 @@
-//! The little of DER that a PKCS#10 request needs: definite lengths, and the handful of
+//! The little of DER that a PKCS#10 request and a SubjectPublicKeyInfo need: definite lengths, and the handful of
 //! types it is built from. Writing only; nothing here parses.
 
 /// A tag, its length and the content.
@@ -66,6 +66,10 @@ pub mod oids {
     pub const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
     /// 1.2.840.10045.3.1.7, prime256v1 (P-256)
     pub const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    /// 1.3.132.0.34, secp384r1 (P-384)
+    pub const P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+    /// 1.2.840.113549.1.1.1, rsaEncryption
+    pub const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
     /// 1.2.840.10045.4.3.2, ecdsa-with-SHA256
     pub const ECDSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
     /// 1.2.840.113549.1.9.14, PKCS#9 extensionRequest

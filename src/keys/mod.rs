@@ -7,9 +7,11 @@
 //!   (`ssh.rs`, by the `ssh-key` crate), so `ssh -i` takes it unchanged.
 //! - TLS: P-256, the private key as PKCS#8 PEM, and a PKCS#10 request (`csr.rs`, DER
 //!   from `der.rs`).
+//! - A key file the user gives (`public.rs`): its public half, for an issuer.
 
 mod csr;
 mod der;
+mod public;
 mod rsa;
 mod ssh;
 
@@ -22,9 +24,11 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 
 use crate::secret::Secret;
 
+pub use public::{KeyFile, public_pem};
+
 /// Why no key could be made (the system's randomness failed): no secret in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyError(&'static str);
+pub struct KeyError(pub &'static str);
 
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -169,8 +169,8 @@ fn pem_text(text: &str) -> Option<String> {
 }
 
 /// Why an issuer refused: the item's type, then its limits against the request; the
-/// gateway's own words when neither explains it.
-async fn explain(
+/// gateway's own words when neither explains it. The `akeyless` emulation asks this too.
+pub async fn explain(
     api: &Api,
     token: &Token,
     item: &str,
@@ -237,9 +237,10 @@ pub fn refusal(request: &CertRequest, limits: &IssuerLimits) -> Option<IssuerRef
                         name == domain || (subdomains && name.ends_with(&format!(".{domain}")))
                     })
             };
+            // An empty common name is one not known here (in a CSR the user gave).
             let refused: Vec<String> = std::iter::once(common_name)
                 .chain(alt_names)
-                .filter(|n| !permitted(n))
+                .filter(|n| !n.is_empty() && !permitted(n))
                 .cloned()
                 .collect();
             (!refused.is_empty()).then_some(IssuerRefusal::Names {

@@ -20,9 +20,9 @@ mod shape;
 mod wanted;
 
 pub use fetch::Minted;
-pub use issue::unfit;
+pub use issue::{explain as explain_refusal, unfit};
 pub use outputs::{Resolved, check_names, prefix};
-pub use reason::Reason;
+pub use reason::{Options, Reason};
 pub use revoke::revoke;
 pub use shape::{BESIDE_SUFFIXES, Content, TLS_KEY_SUFFIX};
 pub use wanted::{Wanted, fingerprint, reference_arg, references};

@@ -131,35 +131,64 @@ pub enum IssuerRefusal {
     Ttl { ttl: u32, max: i64 },
 }
 
-impl fmt::Display for IssuerRefusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// The options a refusal tells the user to change: a reference's, or the `akeyless`
+/// command's flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub users: &'static str,
+    pub names: &'static str,
+    pub ttl: &'static str,
+}
+
+impl Options {
+    pub const REFERENCE: Options = Options {
+        users: "|ssh_user=",
+        names: "|cn= or |alt_names=",
+        ttl: "|ttl=",
+    };
+    pub const CLI: Options = Options {
+        users: "--cert-username",
+        names: "the names asked for (--common-name, --alt-names or the CSR's)",
+        ttl: "--ttl",
+    };
+}
+
+impl IssuerRefusal {
+    /// The refusal with the fix in terms of `options`.
+    pub fn explained(&self, options: Options) -> String {
         match self {
-            IssuerRefusal::Users { refused, allowed } => write!(
-                f,
-                "the issuer does not allow the user {} (it allows {}): change |ssh_user=, or add the user to the issuer's allowed users",
+            IssuerRefusal::Users { refused, allowed } => format!(
+                "the issuer does not allow the user {} (it allows {}): change {}, or add the user to the issuer's allowed users",
                 refused.join(", "),
-                allowed.join(", ")
+                allowed.join(", "),
+                options.users,
             ),
             IssuerRefusal::Names {
                 refused,
                 allowed,
                 subdomains,
-            } => write!(
-                f,
-                "the issuer does not allow the name {} (it allows {}{}): change |cn= or |alt_names=, or allow the name on the issuer",
+            } => format!(
+                "the issuer does not allow the name {} (it allows {}{}): change {}, or allow the name on the issuer",
                 refused.join(", "),
                 allowed.join(", "),
                 if *subdomains {
                     " and their subdomains"
                 } else {
                     ""
-                }
+                },
+                options.names,
             ),
-            IssuerRefusal::Ttl { ttl, max } => write!(
-                f,
-                "ttl={ttl} is above the issuer's maximum of {max} seconds: lower |ttl= to {max} or less, or leave it out for the issuer's default"
+            IssuerRefusal::Ttl { ttl, max } => format!(
+                "a TTL of {ttl} seconds is above the issuer's maximum of {max}: lower {} to {max} or less, or leave it out for the issuer's default",
+                options.ttl,
             ),
         }
+    }
+}
+
+impl fmt::Display for IssuerRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.explained(Options::REFERENCE))
     }
 }
 

@@ -54,6 +54,9 @@ pub struct Backend {
     index: HashMap<String, usize>,
     /// The CAs of the SSH and PKI issuers.
     pub issuers: Issuers,
+    /// What certificate requests carried as keys (`public-key-data`, `csr-data-base64`,
+    /// `key-data-base64`), as sent and decoded.
+    pub key_material: Mutex<Vec<String>>,
 }
 
 /// What a call answers: JSON, or 201 with no body (as deleting credentials does).
@@ -80,6 +83,7 @@ impl Backend {
             live: Mutex::default(),
             added: Mutex::default(),
             issuers: Issuers::new(),
+            key_material: Mutex::default(),
             challenges: Mutex::default(),
         }
     }
@@ -666,6 +670,7 @@ impl Backend {
     /// with the issuer's CA, as the real API does: each user must be allowed, and `ttl`
     /// (integer seconds, the issuer's longest by default) at most the issuer's.
     fn get_ssh_certificate(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        self.keep_key_material(body);
         let session = self.session(body)?;
         let item = self.readable(&session, string(body, "cert-issuer-name")?)?;
         let users = string(body, "cert-username")?;
@@ -737,6 +742,7 @@ impl Backend {
     /// intermediate CA when every name in it is allowed and `ttl` (a string of seconds)
     /// is at most the issuer's; answers the certificate and the chain above it.
     fn get_pki_certificate(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        self.keep_key_material(body);
         let session = self.session(body)?;
         let item = self.readable(&session, string(body, "cert-issuer-name")?)?;
         let ttl = match body.get("ttl") {
@@ -762,10 +768,8 @@ impl Backend {
                 ),
             );
         };
-        let Some(csr) = optional_string(body, "csr-data-base64")? else {
-            // The fake signs requests only: what akl sends.
-            return fail(400, "the fake issues certificates for csr-data-base64 only");
-        };
+        let csr = optional_string(body, "csr-data-base64")?;
+        let key = optional_string(body, "key-data-base64")?;
         let ttl = ttl.unwrap_or(*max_ttl);
         if ttl == 0 || ttl > *max_ttl {
             return fail(
@@ -781,10 +785,31 @@ impl Backend {
                     .iter()
                     .any(|d| name == d || (*allow_subdomains && name.ends_with(&format!(".{d}"))))
         };
-        let issued = self
-            .issuers
-            .sign_csr(csr, ttl, allowed)
-            .map_err(|why| (400, format!("failed to get pki certificate: {why}")))?;
+        let issued = match (csr, key) {
+            (Some(csr), None) => self.issuers.sign_csr(csr, ttl, allowed),
+            (None, Some(key)) => {
+                use base64::Engine;
+                let text = base64::engine::general_purpose::STANDARD
+                    .decode(key.trim())
+                    .ok()
+                    .and_then(|k| String::from_utf8(k).ok())
+                    .ok_or((400, "key-data-base64 is not base64 of a PEM key".to_owned()))?;
+                // The real API takes a private key here too, and keeps it with the
+                // certificate; the fake signs public keys only.
+                let Some(cn) = optional_string(body, "common-name")? else {
+                    return fail(400, "common-name is required with key-data-base64");
+                };
+                let alt: Vec<String> = optional_string(body, "alt-names")?
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                self.issuers.sign_public_key(&text, cn, &alt, ttl, allowed)
+            }
+            _ => return fail(400, "give either csr-data-base64 or key-data-base64"),
+        }
+        .map_err(|why| (400, format!("failed to get pki certificate: {why}")))?;
         let n = self.next();
         Ok(json!({
             "data": issued.leaf,
@@ -794,6 +819,24 @@ impl Backend {
             "cert_item_id": n,
             "reading_token": "",
         }))
+    }
+}
+
+impl Backend {
+    /// Keeps the key material a certificate request carried (decoded where it is base64),
+    /// so tests can check that no private key ever reached the server.
+    fn keep_key_material(&self, body: &Map<String, Value>) {
+        use base64::Engine;
+        let mut kept = self.key_material.lock().unwrap();
+        for field in ["public-key-data", "csr-data-base64", "key-data-base64"] {
+            let Some(text) = body.get(field).and_then(Value::as_str) else {
+                continue;
+            };
+            kept.push(text.to_owned());
+            if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(text.trim()) {
+                kept.push(String::from_utf8_lossy(&decoded).into_owned());
+            }
+        }
     }
 }
 

@@ -235,28 +235,8 @@ impl Issuers {
                 names.push(name);
             }
         }
-        if let Some(name) = names.iter().find(|n| !allowed(n)) {
-            return Err(format!(
-                "common name or SAN {name} not allowed by the issuer"
-            ));
-        }
-        let params = &mut csr.params;
-        let now = time::OffsetDateTime::now_utc();
-        params.not_before = now - time::Duration::seconds(60);
-        params.not_after = now + time::Duration::seconds(ttl as i64);
-        params.is_ca = IsCa::NoCa;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        params.use_authority_key_identifier_extension = true;
-        let mut serial = [0u8; 16];
-        SystemRandom::new()
-            .fill(&mut serial)
-            .map_err(|_| "no randomness")?;
-        serial[0] &= 0x7f;
-        params.serial_number = Some(SerialNumber::from_slice(&serial));
+        check_names(&names, &allowed)?;
+        prepare(&mut csr.params, ttl)?;
         let cert = csr
             .signed_by(&self.intermediate)
             .map_err(|e| format!("signing failed: {e}"))?;
@@ -266,6 +246,72 @@ impl Issuers {
             names,
         })
     }
+
+    /// Signs a public key (PEM, SubjectPublicKeyInfo) for the common name and the
+    /// alternative names, as `key-data-base64` with `common-name` and `alt-names` asks.
+    pub fn sign_public_key(
+        &self,
+        public_pem: &str,
+        common_name: &str,
+        alt_names: &[String],
+        ttl: u64,
+        allowed: impl Fn(&str) -> bool,
+    ) -> Result<Issued, String> {
+        let key = rcgen::SubjectPublicKeyInfo::from_pem(public_pem)
+            .map_err(|e| format!("key-data-base64 is not a public key: {e}"))?;
+        let mut names = vec![common_name.to_owned()];
+        for name in alt_names {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        check_names(&names, &allowed)?;
+        let mut params = CertificateParams::new(names[1..].to_vec())
+            .map_err(|e| format!("invalid alt-names: {e}"))?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        prepare(&mut params, ttl)?;
+        let cert = params
+            .signed_by(&key, &self.intermediate)
+            .map_err(|e| format!("signing failed: {e}"))?;
+        Ok(Issued {
+            leaf: cert.pem(),
+            parent: self.intermediate_pem.clone(),
+            names,
+        })
+    }
+}
+
+fn check_names(names: &[String], allowed: &impl Fn(&str) -> bool) -> Result<(), String> {
+    match names.iter().find(|n| !allowed(n)) {
+        Some(name) => Err(format!(
+            "common name or SAN {name} not allowed by the issuer"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A leaf's validity (from a minute ago, for clock skew), usages and serial.
+fn prepare(params: &mut CertificateParams, ttl: u64) -> Result<(), String> {
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::seconds(60);
+    params.not_after = now + time::Duration::seconds(ttl as i64);
+    params.is_ca = IsCa::NoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    params.use_authority_key_identifier_extension = true;
+    let mut serial = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut serial)
+        .map_err(|_| "no randomness")?;
+    serial[0] &= 0x7f;
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
+    Ok(())
 }
 
 fn dn_text(value: &rcgen::DnValue) -> String {

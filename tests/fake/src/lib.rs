@@ -209,6 +209,12 @@ impl Fake {
         self.shared.backend.issuers.ssh_ca()
     }
 
+    /// Every key, public key line or CSR that certificate requests carried, as sent and
+    /// base64-decoded: where a private key must never be found.
+    pub fn key_material(&self) -> Vec<String> {
+        self.shared.backend.key_material.lock().unwrap().clone()
+    }
+
     /// The PKI issuers' root CA (PEM): what verifies the certificates they issue.
     pub fn pki_root_pem(&self) -> &str {
         self.shared.backend.issuers.root_pem()
