@@ -2,6 +2,7 @@
 //! Akeyless on the host network. Needs a Docker engine (`make test` starts the checkout's
 //! own) and, for the example pipeline, gitlab-ci-local from npm.
 
+mod certs;
 mod docs;
 mod jobs;
 mod masking;
