@@ -212,7 +212,7 @@ pub fn refusal(request: &CertRequest, limits: &IssuerLimits) -> Option<IssuerRef
             }
             let refused: Vec<String> = users
                 .iter()
-                .filter(|u| !allowed.contains(u))
+                .filter(|u| !allowed.iter().any(|a| glob(a, u)))
                 .cloned()
                 .collect();
             (!refused.is_empty()).then_some(IssuerRefusal::Users { refused, allowed })
@@ -234,7 +234,7 @@ pub fn refusal(request: &CertRequest, limits: &IssuerLimits) -> Option<IssuerRef
             let permitted = |name: &str| {
                 name.parse::<std::net::IpAddr>().is_ok()
                     || allowed.iter().any(|domain| {
-                        name == domain || (subdomains && name.ends_with(&format!(".{domain}")))
+                        glob(domain, name) || (subdomains && name.ends_with(&format!(".{domain}")))
                     })
             };
             // An empty common name is one not known here (in a CSR the user gave).
@@ -250,6 +250,27 @@ pub fn refusal(request: &CertRequest, limits: &IssuerLimits) -> Option<IssuerRef
             })
         }
     }
+}
+
+/// Whether `text` matches an issuer's allowed entry, where `*` stands for any run of
+/// characters (issuers allow users such as `session_*`).
+fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// What keeps a reference from being resolved from an item, as `describe-item` shows it
@@ -342,6 +363,17 @@ mod tests {
             None,
             "unknown limits explain nothing"
         );
+    }
+
+    #[test]
+    fn allowed_entries_are_globs() {
+        assert!(glob("deploy", "deploy") && !glob("deploy", "deployer"));
+        assert!(glob("session_*", "session_42") && glob("session_*", "session_"));
+        assert!(!glob("session_*", "root"));
+        assert!(glob("*", "anyone") && glob("a*b*c", "a-b-c") && !glob("a*b*c", "a-c-b"));
+        assert!(glob("*.example.com", "app.example.com") && !glob("*.example.com", "example.com"));
+        let limits = limits(json!({"ssh_cert_issuer_details": {"allowed_users": ["session_*"]}}));
+        assert_eq!(refusal(&ssh(&["session_7"], None), &limits), None);
     }
 
     #[test]
