@@ -629,3 +629,39 @@ fn akeyless_get_pki_certificate_signs_a_csr_or_the_public_half_of_a_key() {
         .code(4)
         .stderr_has("does not allow the name svc.evil.com");
 }
+
+#[test]
+fn doctor_checks_requests_against_the_issuer_and_get_refuses_them() {
+    let world = World::new();
+    let run = world
+        .akl()
+        .env("OK_KEY", "akeyless:/ci/ssh-issuer|ssh_user=deploy")
+        .env("ROOT_KEY", "akeyless:/ci/ssh-issuer|ssh_user=root")
+        .env(
+            "LONG_TLS",
+            "akeyless:/ci/pki-issuer|cn=app.example.com|ttl=99999",
+        )
+        .args(["doctor"])
+        .run()
+        .code(4);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    println!("akl doctor:\n{all}");
+    assert!(
+        all.contains("does not allow the user root (it allows deploy, ci)"),
+        "{all}"
+    );
+    assert!(all.contains("above the issuer's maximum of 86400"), "{all}");
+    assert!(
+        !all.contains("OK_KEY ("),
+        "a request within the limits passes:\n{all}"
+    );
+    assert_eq!(world.fake.count("get-ssh-certificate"), 0, "nothing issued");
+    assert_eq!(world.fake.count("get-pki-certificate"), 0, "nothing issued");
+
+    world
+        .akl()
+        .args(["get", "akeyless:/ci/ssh-issuer|ssh_user=deploy"])
+        .run()
+        .code(2)
+        .stderr_has("two files, not one value to print");
+}
