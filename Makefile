@@ -2,10 +2,32 @@
 .DEFAULT_GOAL := help
 .PHONY: help build check-static test lint demo image smoke bench docker-up ci
 
-TARGET := x86_64-unknown-linux-musl
-BIN    := target/$(TARGET)/release/akl
+# Two platforms: `make build TARGET=aarch64-unknown-linux-musl` cross-builds for arm64 (with
+# zig, see .cargo/config.toml).
+PLATFORM ?= linux/amd64
+TARGET_linux/amd64 := x86_64-unknown-linux-musl
+TARGET_linux/arm64 := aarch64-unknown-linux-musl
+TARGET ?= $(TARGET_$(PLATFORM))
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+BIN    := $(TARGET_DIR)/$(TARGET)/release/akl
 DEPS   := sh scripts/deps.sh
 SH_FILES := scripts/*.sh .ci/run docker/entrypoint.sh docker/akeyless_env.sh
+# Bytes per binary: it is downloaded into every CI job.
+SIZE_BUDGET := 3500000
+
+# Reproducible bytes (`make release` checks them): the checkout, the target directory and
+# ~/.cargo are remapped out of the binary and the linker writes no build id. Exported to
+# every cargo command, so tests, demo and release share one build; cargo adds them to the
+# target's flags in .cargo/config.toml.
+CARGO_HOME_DIR := $(abspath $(or $(CARGO_HOME),$(HOME)/.cargo))
+REPRO_FLAGS := --remap-path-prefix=$(CURDIR)=/akl --remap-path-prefix=$(CARGO_HOME_DIR)=/cargo \
+	--remap-path-prefix=$(abspath $(TARGET_DIR))=/akl/target -C link-arg=-Wl,--build-id=none
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS := $(REPRO_FLAGS)
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS := $(REPRO_FLAGS)
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+# arm64 links with zig (scripts/deps.sh installs cargo-zigbuild and zig from PyPI here).
+export ZIG_VENV ?= $(HOME)/.cache/ci_base-rs/zig
+CARGO_BUILD := $(if $(filter aarch64-%,$(TARGET)),zigbuild,build)
 
 # The image: `make image BASE_IMAGE=akl-test-base:latest APK_PACKAGES=` builds offline on
 # the base the container tests import from busybox-static.
@@ -18,15 +40,17 @@ export DOCKER_HOST ?= $(OWN_DOCKER)
 
 help: ## List the targets
 	@echo "ci_base-rs: put Akeyless secrets into CI jobs. Targets:"
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## Build the static release binary: target/x86_64-unknown-linux-musl/release/akl
-	@$(DEPS) build
-	cargo build --release --locked
+build: ## Build the static release binary: target/x86_64-unknown-linux-musl/release/akl (TARGET=aarch64-unknown-linux-musl)
+	@$(DEPS) build $(if $(filter aarch64-%,$(TARGET)),arm64-build)
+	PATH="$(ZIG_VENV)/bin:$$PATH" cargo auditable $(CARGO_BUILD) --release --locked --target $(TARGET)
 
-check-static: build ## Fail unless `file` says the binary is statically linked
+check-static: build ## Fail unless the binary is static (classic or static-pie) and within 3.5 MB
 	@file $(BIN)
-	@file $(BIN) | grep -q 'statically linked' || { echo "error: $(BIN) is not statically linked" >&2; exit 1; }
+	@file $(BIN) | grep -Eq 'statically linked|static-pie linked' || { echo "error: $(BIN) is not statically linked" >&2; exit 1; }
+	@bytes=$$(wc -c <$(BIN)); echo "$(BIN): $$bytes bytes (budget $(SIZE_BUDGET))"; \
+		[ "$$bytes" -le $(SIZE_BUDGET) ] || { echo "error: $(BIN) is over the size budget" >&2; exit 1; }
 
 lint: ## cargo fmt --check, clippy with -D warnings, shellcheck, the module layer check
 	@$(DEPS) lint
