@@ -1,6 +1,6 @@
 # The commands people and CI run. `make` lists them; each installs what it needs.
 .DEFAULT_GOAL := help
-.PHONY: help build check-static test lint demo image smoke bench docker-up ci
+.PHONY: help build check-static test lint demo image smoke bench docker-up ci deny
 
 # Two platforms: `make build TARGET=aarch64-unknown-linux-musl` cross-builds for arm64 (with
 # zig, see .cargo/config.toml).
@@ -52,6 +52,11 @@ check-static: build ## Fail unless the binary is static (classic or static-pie) 
 	@bytes=$$(wc -c <$(BIN)); echo "$(BIN): $$bytes bytes (budget $(SIZE_BUDGET))"; \
 		[ "$$bytes" -le $(SIZE_BUDGET) ] || { echo "error: $(BIN) is over the size budget" >&2; exit 1; }
 
+deny: ## The dependency policy (deny.toml): licences, duplicate versions, sources, offline
+	@$(DEPS) deny
+	cargo fetch --locked
+	cargo deny --offline check licenses bans sources
+
 lint: ## cargo fmt --check, clippy with -D warnings, shellcheck, the module layer check
 	@$(DEPS) lint
 	cargo fmt --all --check
@@ -59,9 +64,9 @@ lint: ## cargo fmt --check, clippy with -D warnings, shellcheck, the module laye
 	shellcheck -s sh $(SH_FILES)
 	python3 scripts/modgraph.py
 
-test: ## Lint, check the static build, run every test, container and SDK suites included (what CI runs)
+test: ## Lint, the dependency policy, check the static build, run every test, container and SDK suites included (what CI runs)
 	@$(DEPS) test
-	$(MAKE) --no-print-directory lint check-static docker-up
+	$(MAKE) --no-print-directory lint deny check-static docker-up
 	cargo test --locked --workspace --features akl/container-tests,akl/sdk-tests
 
 demo: build ## Run the main job against the built-in fake Akeyless server

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what a make target needs, only when it is missing: safe to run again and again.
-# Usage: scripts/deps.sh build|arm64-build|lint|test|demo|docker|bench
+# Usage: scripts/deps.sh build|arm64-build|deny|lint|test|demo|docker|bench
 # Uses sudo only when not root; apt lists are refreshed only if an install fails without.
 set -eu
 
@@ -63,6 +63,7 @@ for what in "$@"; do
     case "$what" in
         build) musl_target; apt_need musl-gcc:musl-tools file:file git:git; auditable ;;
         arm64-build) arm64_build ;;
+        deny) cargo_need cargo-deny 0.20.2 ;;
         lint) musl_target; apt_need musl-gcc:musl-tools shellcheck:shellcheck python3:python3 ;;
         test)
             musl_target
@@ -70,6 +71,7 @@ for what in "$@"; do
                 busybox:busybox-static bash-static:bash-static setpriv:util-linux dockerd:docker.io docker:docker.io npm:npm rsync:rsync git:git
             python_venv
             auditable
+            cargo_need cargo-deny 0.20.2
             ;;
         docker) apt_need dockerd:docker.io docker:docker.io busybox:busybox-static bash-static:bash-static ;;
         bench)
