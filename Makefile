@@ -1,6 +1,6 @@
 # The commands people and CI run. `make` lists them; each installs what it needs.
 .DEFAULT_GOAL := help
-.PHONY: help build check-static test lint demo image smoke bench docker-up ci deny
+.PHONY: help build check-static test lint demo image smoke bench docker-up ci deny release
 
 # Two platforms: `make build TARGET=aarch64-unknown-linux-musl` cross-builds for arm64 (with
 # zig, see .cargo/config.toml).
@@ -68,6 +68,10 @@ test: ## Lint, the dependency policy, check the static build, run every test, co
 	@$(DEPS) test
 	$(MAKE) --no-print-directory lint deny check-static docker-up
 	cargo test --locked --workspace --features akl/container-tests,akl/sdk-tests
+
+release: ## Both binaries, their SBOMs, SHA256SUMS and its signature in dist/, from two clean builds that must match
+	@$(DEPS) release
+	sh scripts/release.sh
 
 demo: build ## Run the main job against the built-in fake Akeyless server
 	@$(DEPS) demo

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what a make target needs, only when it is missing: safe to run again and again.
-# Usage: scripts/deps.sh build|arm64-build|deny|lint|test|demo|docker|bench
+# Usage: scripts/deps.sh build|arm64-build|deny|release|lint|test|demo|docker|bench
 # Uses sudo only when not root; apt lists are refreshed only if an install fails without.
 set -eu
 
@@ -64,6 +64,10 @@ for what in "$@"; do
         build) musl_target; apt_need musl-gcc:musl-tools file:file git:git; auditable ;;
         arm64-build) arm64_build ;;
         deny) cargo_need cargo-deny 0.20.2 ;;
+        release)
+            musl_target; arm64_build; auditable
+            apt_need musl-gcc:musl-tools file:file git:git minisign:minisign
+            ;;
         lint) musl_target; apt_need musl-gcc:musl-tools shellcheck:shellcheck python3:python3 ;;
         test)
             musl_target
