@@ -1,9 +1,9 @@
 # The commands people and CI run. `make` lists them; each installs what it needs.
 .DEFAULT_GOAL := help
-.PHONY: help build check-static test lint demo image smoke bench docker-up ci deny release
+.PHONY: help build check-static test lint demo image smoke bench docker-up ci deny test-arm64 release publish
 
 # Two platforms: `make build TARGET=aarch64-unknown-linux-musl` cross-builds for arm64 (with
-# zig, see .cargo/config.toml).
+# zig, see .cargo/config.toml); `make image PLATFORM=linux/arm64` builds its image.
 PLATFORM ?= linux/amd64
 TARGET_linux/amd64 := x86_64-unknown-linux-musl
 TARGET_linux/arm64 := aarch64-unknown-linux-musl
@@ -34,6 +34,14 @@ CARGO_BUILD := $(if $(filter aarch64-%,$(TARGET)),zigbuild,build)
 IMAGE        ?= ci_base-rs:alpine
 BASE_IMAGE   ?= alpine:3.24.1
 APK_PACKAGES ?= ca-certificates bash curl jq git openssh-client
+# root, as ci_base; `AKL_USER=10001` builds the non-root variant.
+AKL_USER     ?= root
+# The image's OCI labels, from Cargo.toml and git.
+VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LABELS   := --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
+	--build-arg SOURCE="$(or $(shell git remote get-url origin 2>/dev/null),unknown)" \
+	--build-arg LICENSES="$(or $(shell sed -n 's/^license = "\(.*\)"/\1/p' Cargo.toml),NOASSERTION)"
 # The checkout's own Docker engine (scripts/dockerd.sh), unless DOCKER_HOST names another.
 OWN_DOCKER   := unix://$(CURDIR)/target/docker/docker.sock
 export DOCKER_HOST ?= $(OWN_DOCKER)
@@ -64,10 +72,16 @@ lint: ## cargo fmt --check, clippy with -D warnings, shellcheck, the module laye
 	shellcheck -s sh $(SH_FILES)
 	python3 scripts/modgraph.py
 
-test: ## Lint, the dependency policy, check the static build, run every test, container and SDK suites included (what CI runs)
+test: ## Lint, the dependency policy, both static builds, every test (container, SDK and arm64 included: what CI runs)
 	@$(DEPS) test
 	$(MAKE) --no-print-directory lint deny check-static docker-up
+	$(MAKE) --no-print-directory check-static TARGET=aarch64-unknown-linux-musl
 	cargo test --locked --workspace --features akl/container-tests,akl/sdk-tests
+	$(MAKE) --no-print-directory test-arm64
+
+test-arm64: ## The arm64 binary's unit tests, run under qemu-aarch64-static (its container tests are in make test)
+	@$(DEPS) arm64
+	PATH="$(ZIG_VENV)/bin:$$PATH" cargo-zigbuild test --locked --target aarch64-unknown-linux-musl --bin akl
 
 release: ## Both binaries, their SBOMs, SHA256SUMS and its signature in dist/, from two clean builds that must match
 	@$(DEPS) release
@@ -77,12 +91,15 @@ demo: build ## Run the main job against the built-in fake Akeyless server
 	@$(DEPS) demo
 	sh scripts/demo.sh
 
-image: build docker-up ## Build ci_base-rs:alpine from docker/Dockerfile (BASE_IMAGE=, APK_PACKAGES= override)
-	@if [ "$(BASE_IMAGE)" = akl-test-base:latest ]; then sh scripts/base-image.sh; fi
-	docker build -f docker/Dockerfile --build-arg BASE_IMAGE="$(BASE_IMAGE)" \
-		--build-arg APK_PACKAGES="$(APK_PACKAGES)" -t $(IMAGE) .
+image: build docker-up ## Build ci_base-rs:alpine for PLATFORM (linux/amd64, linux/arm64) (BASE_IMAGE=, APK_PACKAGES=, AKL_USER= override)
+	@case "$(BASE_IMAGE)" in akl-test-base:*) sh scripts/base-image.sh "$(BASE_IMAGE)" "" $(PLATFORM) ;; esac
+	docker build --platform $(PLATFORM) -f docker/Dockerfile --build-arg BASE_IMAGE="$(BASE_IMAGE)" \
+		--build-arg APK_PACKAGES="$(APK_PACKAGES)" --build-arg TARGET=$(TARGET) \
+		--build-arg AKL_USER="$(AKL_USER)" $(LABELS) -t $(IMAGE) .
 
-smoke: build docker-up ## Run the container tests: the image started the way GitLab Runner starts it
+smoke: build docker-up ## Run the container tests: the image started the way GitLab Runner starts it, on amd64 and arm64
+	@$(DEPS) arm64
+	$(MAKE) --no-print-directory build TARGET=aarch64-unknown-linux-musl
 	cargo test --locked --features container-tests --test containers
 
 bench: build docker-up ## Measure akl against the SDK and the ci_base flow: bench/RESULTS.md
@@ -90,6 +107,15 @@ bench: build docker-up ## Measure akl against the SDK and the ci_base flow: benc
 	cargo build --release --locked -p fake-akeyless
 	$(MAKE) --no-print-directory image BASE_IMAGE=akl-test-base:latest APK_PACKAGES=
 	python3 bench/bench.py
+
+# `make publish REGISTRY=registry.example.com/ci_base-rs`: both images, pushed under
+# immutable tags, and one manifest list. The tests publish to a loopback registry.
+REGISTRY ?= 127.0.0.1:5000/ci_base-rs
+TAG      ?= $(VERSION)-$(shell git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
+publish: ## Push the amd64 and arm64 images and their manifest list to REGISTRY as TAG (VERSION-COMMIT)
+	$(MAKE) --no-print-directory image PLATFORM=linux/amd64 IMAGE=$(REGISTRY):$(TAG)-amd64
+	$(MAKE) --no-print-directory image PLATFORM=linux/arm64 IMAGE=$(REGISTRY):$(TAG)-arm64
+	sh scripts/publish.sh $(REGISTRY) $(TAG)
 
 docker-up: ## Start the checkout's own Docker engine, unless DOCKER_HOST names another
 	@$(DEPS) docker

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what a make target needs, only when it is missing: safe to run again and again.
-# Usage: scripts/deps.sh build|arm64-build|deny|release|lint|test|demo|docker|bench
+# Usage: scripts/deps.sh build|arm64-build|arm64|deny|release|lint|test|demo|docker|bench
 # Uses sudo only when not root; apt lists are refreshed only if an install fails without.
 set -eu
 
@@ -59,10 +59,24 @@ arm64_build() {
     "$venv/bin/pip" install -q $want
 }
 
+# Running arm64: qemu-aarch64-static for the binary's own tests, and binfmt_misc (with
+# the F flag, so it works inside containers) for the arm64 images.
+arm64_run() {
+    apt_need qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support
+    entry=/proc/sys/fs/binfmt_misc/qemu-aarch64
+    grep -q '^flags:.*F' "$entry" 2>/dev/null && grep -qx enabled "$entry" && return 0
+    [ -e /proc/sys/fs/binfmt_misc/register ] \
+        || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
+        || { echo "deps: cannot mount binfmt_misc: arm64 containers cannot run here" >&2; exit 1; }
+    as_root update-binfmts --enable qemu-aarch64
+    grep -q '^flags:.*F' "$entry" || { echo "deps: qemu-aarch64 is registered without the F flag" >&2; exit 1; }
+}
+
 for what in "$@"; do
     case "$what" in
         build) musl_target; apt_need musl-gcc:musl-tools file:file git:git; auditable ;;
         arm64-build) arm64_build ;;
+        arm64) arm64_build; arm64_run ;;
         deny) cargo_need cargo-deny 0.20.2 ;;
         release)
             musl_target; arm64_build; auditable
@@ -72,12 +86,18 @@ for what in "$@"; do
         test)
             musl_target
             apt_need musl-gcc:musl-tools file:file shellcheck:shellcheck dash:dash bash:bash \
-                busybox:busybox-static bash-static:bash-static setpriv:util-linux dockerd:docker.io docker:docker.io npm:npm rsync:rsync git:git
+                busybox:busybox-static bash-static:bash-static setpriv:util-linux dockerd:docker.io docker:docker.io npm:npm rsync:rsync git:git \
+                docker-registry:docker-registry
             python_venv
             auditable
+            arm64_build
+            arm64_run
             cargo_need cargo-deny 0.20.2
             ;;
-        docker) apt_need dockerd:docker.io docker:docker.io busybox:busybox-static bash-static:bash-static ;;
+        docker)
+            apt_need dockerd:docker.io docker:docker.io busybox:busybox-static bash-static:bash-static \
+                docker-registry:docker-registry
+            ;;
         bench)
             musl_target
             apt_need musl-gcc:musl-tools /usr/bin/time:time dockerd:docker.io docker:docker.io busybox:busybox-static
