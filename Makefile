@@ -4,10 +4,15 @@
 
 # Two platforms: `make build TARGET=aarch64-unknown-linux-musl` cross-builds for arm64 (with
 # zig, see .cargo/config.toml); `make image PLATFORM=linux/arm64` builds its image.
-PLATFORM ?= linux/amd64
+# Only the command line sets them: a TARGET or PLATFORM in the environment means other things.
 TARGET_linux/amd64 := x86_64-unknown-linux-musl
 TARGET_linux/arm64 := aarch64-unknown-linux-musl
-TARGET ?= $(TARGET_$(PLATFORM))
+PLATFORM := $(if $(filter command line,$(origin PLATFORM)),$(PLATFORM),$(if $(and \
+	$(filter command line,$(origin TARGET)),$(filter aarch64-%,$(TARGET))),linux/arm64,linux/amd64))
+TARGET   := $(if $(filter command line,$(origin TARGET)),$(TARGET),$(TARGET_$(PLATFORM)))
+ifeq ($(TARGET),)
+$(error PLATFORM must be linux/amd64 or linux/arm64)
+endif
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN    := $(TARGET_DIR)/$(TARGET)/release/akl
 DEPS   := sh scripts/deps.sh
