@@ -32,6 +32,8 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS := $(REPRO_FLAGS)
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 # arm64 links with zig (scripts/deps.sh installs cargo-zigbuild and zig from PyPI here).
 export ZIG_VENV ?= $(HOME)/.cache/ci_base-rs/zig
+# make release checks its SBOMs with CycloneDX's Python library, installed here.
+export CYCLONEDX_VENV ?= $(HOME)/.cache/ci_base-rs/cyclonedx
 CARGO_BUILD := $(if $(filter aarch64-%,$(TARGET)),zigbuild,build)
 
 # The image: `make image BASE_IMAGE=akl-test-base:latest APK_PACKAGES=` builds offline on

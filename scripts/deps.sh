@@ -59,6 +59,18 @@ arm64_build() {
     "$venv/bin/pip" install -q $want
 }
 
+# The SBOMs of a release are checked against the CycloneDX schema with CycloneDX's own
+# Python library, in a venv of its own ($CYCLONEDX_VENV, set by the Makefile).
+cyclonedx() {
+    venv=${CYCLONEDX_VENV:-$HOME/.cache/ci_base-rs/cyclonedx}
+    lib=cyclonedx-python-lib version=11.12.0
+    "$venv/bin/pip" freeze 2>/dev/null | grep -qx "$lib==$version" && return 0
+    python_venv
+    echo "deps: installing $lib $version into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "${lib}[json-validation]==$version"
+}
+
 # Running arm64: qemu-aarch64-static for the binary's own tests, and binfmt_misc (with
 # the F flag, so it works inside containers) for the arm64 images.
 arm64_run() {
@@ -79,8 +91,8 @@ for what in "$@"; do
         arm64) arm64_build; arm64_run ;;
         deny) cargo_need cargo-deny 0.20.2 ;;
         release)
-            musl_target; arm64_build; auditable
-            apt_need musl-gcc:musl-tools file:file git:git minisign:minisign
+            musl_target; arm64_build; auditable; cyclonedx
+            apt_need musl-gcc:musl-tools file:file git:git minisign:minisign qemu-aarch64-static:qemu-user-static
             ;;
         lint) musl_target; apt_need musl-gcc:musl-tools shellcheck:shellcheck python3:python3 ;;
         test)

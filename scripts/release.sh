@@ -77,6 +77,19 @@ if [ "$mismatch" -ne 0 ]; then
     exit 1
 fi
 
+# Each SBOM must be valid CycloneDX 1.5 (the schema, strictly).
+"${CYCLONEDX_VENV:?set by the Makefile}/bin/python" - "$dist"/akl-*.cdx.json <<'EOF'
+import sys
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+for path in sys.argv[1:]:
+    with open(path) as f:
+        error = JsonStrictValidator(SchemaVersion.V1_5).validate_str(f.read())
+    if error is not None:
+        sys.exit(f"release: {path} is not valid CycloneDX 1.5: {error}")
+EOF
+
+# The sums cover the binaries and their SBOMs.
 (cd "$dist" && sha256sum akl-* >SHA256SUMS)
 
 secret=${MINISIGN_SECRET_KEY:-}
