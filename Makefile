@@ -99,6 +99,7 @@ demo: build ## Run the main job against the built-in fake Akeyless server
 	sh scripts/demo.sh
 
 image: build docker-up ## Build ci_base-rs:alpine for PLATFORM (linux/amd64, linux/arm64) (BASE_IMAGE=, APK_PACKAGES=, AKL_USER= override)
+	@$(if $(filter linux/arm64,$(PLATFORM)),$(DEPS) arm64,:) # its RUN steps need qemu through binfmt_misc
 	@case "$(BASE_IMAGE)" in akl-test-base:*) sh scripts/base-image.sh "$(BASE_IMAGE)" "" $(PLATFORM) ;; esac
 	docker build --platform $(PLATFORM) -f docker/Dockerfile --build-arg BASE_IMAGE="$(BASE_IMAGE)" \
 		--build-arg APK_PACKAGES="$(APK_PACKAGES)" --build-arg TARGET=$(TARGET) \
