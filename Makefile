@@ -41,6 +41,9 @@ CARGO_BUILD := $(if $(filter aarch64-%,$(TARGET)),zigbuild,build)
 IMAGE        ?= ci_base-rs:alpine
 BASE_IMAGE   ?= alpine:3.24.1
 APK_PACKAGES ?= ca-certificates bash curl jq git openssh-client
+# The offline test base exists per platform: akl-test-base:latest means akl-test-base:arm64
+# for linux/arm64.
+BASE := $(if $(filter linux/arm64,$(PLATFORM)),$(patsubst akl-test-base:latest,akl-test-base:arm64,$(BASE_IMAGE)),$(BASE_IMAGE))
 # root, as ci_base; `AKL_USER=10001` builds the non-root variant.
 AKL_USER     ?= root
 # The image's OCI labels, from Cargo.toml and git.
@@ -103,8 +106,8 @@ demo: build ## Run the main job against the built-in fake Akeyless server
 
 image: build docker-up ## Build ci_base-rs:alpine for PLATFORM (linux/amd64, linux/arm64) (BASE_IMAGE=, APK_PACKAGES=, AKL_USER= override)
 	@$(if $(filter linux/arm64,$(PLATFORM)),$(DEPS) arm64,:) # its RUN steps need qemu through binfmt_misc
-	@case "$(BASE_IMAGE)" in akl-test-base:*) sh scripts/base-image.sh "$(BASE_IMAGE)" "" $(PLATFORM) ;; esac
-	docker build --platform $(PLATFORM) -f docker/Dockerfile --build-arg BASE_IMAGE="$(BASE_IMAGE)" \
+	@case "$(BASE)" in akl-test-base:*) sh scripts/base-image.sh "$(BASE)" "" $(PLATFORM) ;; esac
+	docker build --platform $(PLATFORM) -f docker/Dockerfile --build-arg BASE_IMAGE="$(BASE)" \
 		--build-arg APK_PACKAGES="$(APK_PACKAGES)" --build-arg TARGET=$(TARGET) \
 		--build-arg AKL_USER="$(AKL_USER)" $(LABELS) -t $(IMAGE) .
 
