@@ -5,4 +5,5 @@
 mod docs;
 mod jobs;
 mod masking;
+mod platforms;
 mod runner;
