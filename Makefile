@@ -92,10 +92,13 @@ test: ## Lint, the dependency policy, both static builds, every test (container,
 
 # The dependencies unoptimised and no debug info: this build is for these tests alone, and
 # compiles in a third of the time (1.5 min instead of 6 here) for the same test run.
+# Under emulation the code's speed is what counts: akl itself at opt-level 1 runs its tests in
+# 140 s instead of 310 s (the masker's property tests); the dependencies stay unoptimised and
+# nothing has debug info, which keeps the build to about 3 minutes.
 test-arm64: ## The arm64 binary's unit tests, run under qemu-aarch64-static (its container tests are in make test)
 	@$(DEPS) arm64
 	PATH="$(ZIG_VENV)/bin:$$PATH" cargo-zigbuild test --locked --target aarch64-unknown-linux-musl --bin akl \
-		--config 'profile.dev.package."*".opt-level=0' --config profile.dev.debug=0
+		--config 'profile.dev.package."*".opt-level=0' --config profile.dev.debug=0 --config profile.dev.opt-level=1
 
 release: ## Both binaries, their SBOMs, SHA256SUMS and its signature in dist/, from two clean builds that must match
 	@$(DEPS) release
