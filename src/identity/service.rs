@@ -59,6 +59,53 @@ impl Service {
     }
 }
 
+/// Attempts of a request to a metadata service that keeps answering a retryable status,
+/// the first included: the Azure SDKs' five retries.
+const MAX_ATTEMPTS: u32 = 6;
+
+impl Service {
+    /// A GET asked again, after a growing wait, while the service answers a status that
+    /// `retryable` says is passing (busy, rate-limited, updating), within the run's
+    /// deadline. Any other answer is returned as it is; one that never comes is not
+    /// retried: a metadata service that does not answer once will not answer later.
+    pub async fn send_retrying(
+        &self,
+        endpoints: &Endpoints,
+        url: &str,
+        headers: &[(&str, &str)],
+        retryable: fn(u16) -> bool,
+    ) -> Result<Answer> {
+        let mut attempt = 1;
+        loop {
+            let answer = self
+                .send(endpoints, Method::GET, url, headers, None)
+                .await?;
+            if !retryable(answer.status) {
+                return Ok(answer);
+            }
+            let wait = match attempt < MAX_ATTEMPTS {
+                true => endpoints.backoff(attempt),
+                false => None,
+            };
+            let Some(wait) = wait else {
+                let until = match attempt < MAX_ATTEMPTS {
+                    true => " until the deadline (AKEYLESS_TIMEOUT)",
+                    false => "",
+                };
+                return Err(Error::unreachable(format!(
+                    "{} kept answering {}{until} ({attempt} attempts){}",
+                    self.name,
+                    answer.status,
+                    error_text(&answer.body)
+                ))
+                .hint(self.unreachable_hint));
+            };
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+}
+
 /// A short, printable error text from a JSON answer's usual fields (`error`,
 /// `error_description`, `message`), never the body as a whole: it may hold a token.
 fn error_text(body: &[u8]) -> String {

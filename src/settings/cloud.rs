@@ -2,9 +2,6 @@
 //! that point at credentials or metadata services, parsed and checked. No request is made
 //! here; `identity` turns these into the proof `/auth` takes.
 
-// Read by identity::{aws,azure,gcp}, which land next.
-#![allow(dead_code)]
-
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
