@@ -39,7 +39,8 @@ for what in "$@"; do
         test)
             musl_target
             apt_need musl-gcc:musl-tools file:file shellcheck:shellcheck dash:dash bash:bash \
-                busybox:busybox-static bash-static:bash-static setpriv:util-linux dockerd:docker.io docker:docker.io npm:npm rsync:rsync git:git
+                busybox:busybox-static bash-static:bash-static setpriv:util-linux dockerd:docker.io docker:docker.io npm:npm rsync:rsync git:git \
+                openssl:openssl setsid:util-linux
             python_venv
             ;;
         docker) apt_need dockerd:docker.io docker:docker.io busybox:busybox-static bash-static:bash-static ;;

@@ -79,6 +79,12 @@ pub enum Command {
     /// Explain the configuration and the ID token's claims, check the gateway, the login
     /// and every referenced item (by type only: no secret is fetched), and say what to fix.
     Doctor,
+    /// Print shell code that sends the rest of the job's output through a masker, for
+    /// shells nothing masks: `eval "$(akl mask-shell)"` at the top of a job script.
+    ///
+    /// The masker knows the credentials in the environment and every value akl fetches
+    /// from then on; stdout and stderr keep their order and go to the job's stderr.
+    MaskShell,
     /// Revoke the credentials dynamic secrets minted for the env file (`akl env` records
     /// them beside it): run it in after_script when the job is done with them.
     Revoke(RevokeArgs),
@@ -86,6 +92,9 @@ pub enum Command {
     /// files of secrets akl wrote for it.
     #[command(name = "__reap", hide = true)]
     Reap(ReapArgs),
+    /// (internal) The masker `akl mask-shell` starts: masks what arrives on DIR/out.
+    #[command(name = "__filter", hide = true)]
+    Filter(FilterArgs),
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +171,11 @@ pub struct ReapArgs {
     pub revoke: Option<PathBuf>,
     pub pid: i32,
     pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

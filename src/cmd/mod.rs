@@ -7,6 +7,7 @@ mod doctor;
 mod env;
 mod get;
 mod mask;
+mod mask_shell;
 mod outputs;
 mod revoke;
 mod run;
@@ -36,6 +37,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Mask(args) => mask::run(&env, &args),
         Command::Doctor => block_on(&env, doctor::run(&env, &overrides))?,
         Command::Revoke(args) => block_on(&env, revoke::run(&env, &overrides, &args))?,
+        Command::MaskShell => mask_shell::run(&env),
+        Command::Filter(args) => mask_shell::filter(&env, &args.dir),
         Command::Reap(args) => {
             crate::run::reap::watch(args.pid, &args.paths, || {
                 if let Some(record) = &args.revoke {

@@ -307,7 +307,7 @@ async fn revoke_recorded(env: &Env, overrides: &Overrides, env_file: &Path) {
 
 /// The credentials in our environment, masked silently: the known variables, the one
 /// `AKEYLESS_JWT_VAR` names, and every value shaped like a JWT (ID tokens under any name).
-fn credentials(env: &Env) -> Vec<Secret> {
+pub(super) fn credentials(env: &Env) -> Vec<Secret> {
     let named = env
         .get(vars::AKEYLESS_JWT_VAR)
         .ok()

@@ -39,7 +39,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Listener {
     path: PathBuf,
-    _dir: tempfile::TempDir,
+    /// The private directory made for it, removed on drop; none when given one.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Listener {
@@ -50,7 +51,14 @@ impl Listener {
             .prefix("akl-mask-")
             .permissions(std::fs::Permissions::from_mode(0o700))
             .tempdir_in(tmp)?;
-        let path = dir.path().join("socket");
+        let mut listener = Listener::at(masker, dir.path())?;
+        listener._dir = Some(dir);
+        Ok(listener)
+    }
+
+    /// Listens at `socket` in `dir`, a private directory the caller made (and removes).
+    pub fn at(masker: Arc<Masker>, dir: &Path) -> io::Result<Listener> {
+        let path = dir.join("socket");
         let listener = UnixListener::bind(&path)?;
         thread::Builder::new()
             .name("akl-mask-channel".into())
@@ -59,7 +67,7 @@ impl Listener {
                     serve(stream, &masker);
                 }
             })?;
-        Ok(Listener { path, _dir: dir })
+        Ok(Listener { path, _dir: None })
     }
 
     pub fn path(&self) -> &Path {

@@ -243,6 +243,17 @@ fn forward(mut signals: Signals, pid: Pid) -> io::Result<thread::JoinHandle<()>>
         })
 }
 
+/// Masks what arrives on `from`, until every writer has closed it, onto our stdout:
+/// the filter of `akl mask-shell`, which a job's shell sends its output to.
+pub fn filter(from: OwnedFd, masker: Arc<Masker>) -> Result<()> {
+    let (done, drained) = mpsc::channel();
+    let activity = Activity(Instant::now(), Arc::new(AtomicU64::new(0)));
+    pump(from, Sink::Stdout, masker, activity, done)
+        .map_err(|e| exhausted("cannot start the thread that masks the output", e))?;
+    let _ = drained.recv();
+    Ok(())
+}
+
 /// Waits for the pumps after the command exited: until every pipe closed, or until they
 /// were quiet for `DRAIN_QUIET`, and never past `DRAIN_MAX`.
 fn drain(drained: &mpsc::Receiver<()>, mut pumps: usize, started: Instant, activity: &AtomicU64) {

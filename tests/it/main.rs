@@ -8,6 +8,7 @@ mod doctor;
 mod env;
 mod faults;
 mod hardening;
+mod identities;
 mod limits;
 mod masking;
 mod outputs;

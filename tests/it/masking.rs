@@ -249,3 +249,67 @@ fn traces_stay_in_front_of_their_output() {
         .collect();
     assert!(text.ends_with(&expected), "{text}");
 }
+
+/// `eval "$(akl mask-shell)"` at the top of a script, in each shell: the rest of its
+/// output, traces included, goes through a masker that learns what akl fetches later and
+/// knows the credentials in the environment; stdout and stderr keep their order.
+#[test]
+fn mask_shell_masks_the_rest_of_a_script_in_every_shell() {
+    let world = World::new();
+    let jwt = world.jwt(json!({}));
+    for shell in [&["dash"][..], &["bash", "--posix"], &["busybox", "sh"]] {
+        let tmp = tempfile::tempdir().unwrap();
+        let script = r#"
+eval "$(akl mask-shell)" || exit 9
+echo "token: $AKEYLESS_JWT"
+echo "1 out"; echo "2 err" >&2; echo "3 out"
+echo "got: $(akl get ci/api-token)"
+eval "$(akl env --stdout)"
+set -x
+: "db is $DB"
+set +x
+echo "again: $DB ${#DB}"
+"#;
+        let out = Command::new(shell[0])
+            .args(&shell[1..])
+            .args(["-c", script])
+            .env_clear()
+            .env("PATH", path(&world))
+            .env("HOME", world.home())
+            .env("TMPDIR", tmp.path())
+            .env("AKEYLESS_GATEWAY_URL", world.fake.url())
+            .env("AKEYLESS_CA_CERT", world.ca())
+            .env("AKEYLESS_ACCESS_ID", JWT_ACCESS_ID)
+            .env("AKEYLESS_JWT", &jwt)
+            .env("DB", "akeyless://ci/db-password")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            stdout.is_empty(),
+            "{shell:?}: everything goes to the log on stderr: {stdout}"
+        );
+        akl_testkit::assert_no_canaries(&world.fake, &[("the masked log", &log)]);
+        assert!(log.contains("token: [MASKED]"), "{shell:?}:\n{log}");
+        assert!(
+            log.contains("1 out\n2 err\n3 out\n"),
+            "{shell:?}: order:\n{log}"
+        );
+        assert!(
+            log.contains("got: [MASKED]\n"),
+            "{shell:?}: the value akl get printed:\n{log}"
+        );
+        assert!(
+            log.contains("db is [MASKED]"),
+            "{shell:?}: the trace:\n{log}"
+        );
+        assert!(log.contains("again: [MASKED] 25"), "{shell:?}:\n{log}");
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            0,
+            "{shell:?}: the masker's directory is gone"
+        );
+    }
+}

@@ -46,6 +46,8 @@ pub struct Backend {
     pub live: Mutex<Vec<(String, String)>>,
     /// Items added while the fake runs (a folder that grows between two runs).
     pub added: Mutex<Vec<Item>>,
+    /// Certificate challenges handed out: challenge → (access id, cert-data, expiry).
+    challenges: Mutex<HashMap<String, (String, String, i64)>>,
     /// The fixture's items by name: the fake answers in constant time per name, so a
     /// benchmark with 10,000 items measures the client, not the fake.
     index: HashMap<String, usize>,
@@ -74,6 +76,7 @@ impl Backend {
             issued: Mutex::default(),
             live: Mutex::default(),
             added: Mutex::default(),
+            challenges: Mutex::default(),
         }
     }
 
@@ -102,6 +105,7 @@ impl Backend {
     ) -> Result<Reply, Failure> {
         let value = match command {
             "auth" => self.auth(body, caller),
+            "get-cert-challenge" => self.cert_challenge(body),
             "validate-token" => self.validate_token(body),
             "describe-item" => self.describe_item(body),
             "get-secret-value" => self.get_secret_value(body),
@@ -161,6 +165,14 @@ impl Backend {
                 jwt::verify(token, &bounds)
                     .map_err(|why| (401, format!("Authentication failed: {why}")))?
             }
+            (
+                AuthKind::K8s {
+                    config_name,
+                    bound_service_accounts,
+                },
+                "k8s",
+            ) => self.k8s(body, config_name, bound_service_accounts)?,
+            (AuthKind::Cert { ca_pem }, "cert") => self.cert(body, access_id, ca_pem)?,
             (AuthKind::UniversalIdentity { uid_token }, "universal_identity") => {
                 if optional_string(body, "uid-token")? != Some(uid_token.as_str()) {
                     return fail(
@@ -197,6 +209,130 @@ impl Backend {
             "expiration": rfc3339(expires_at),
             "creds": {"access_id": access_id, "expiry": expires_at},
         }))
+    }
+
+    /// `k8s`: the base64 of a service-account JWT the cluster (the fake's own key)
+    /// signed, for this auth config, through a gateway.
+    fn k8s(
+        &self,
+        body: &Map<String, Value>,
+        config_name: &str,
+        bound: &[String],
+    ) -> Result<Map<String, Value>, Failure> {
+        use base64::Engine;
+        let encoded = string(body, "k8s-service-account-token")?;
+        let token = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|t| String::from_utf8(t).ok())
+            .ok_or((
+                401,
+                "Authentication failed: k8s-service-account-token is not base64".to_owned(),
+            ))?;
+        if optional_string(body, "k8s-auth-config-name")? != Some(config_name) {
+            return fail(
+                401,
+                format!(
+                    "Authentication failed: no such k8s auth config (this method uses {config_name})"
+                ),
+            );
+        }
+        match optional_string(body, "gateway-url")? {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {}
+            _ => return fail(400, "k8s authentication needs gateway-url"),
+        }
+        let own = [jwt::keys().0.jwk()];
+        let bounds = jwt::Bounds {
+            jwks: &own,
+            issuer: Some(jwt::K8S_ISSUER),
+            audiences: &[],
+        };
+        let claims = jwt::verify(&token, &bounds)
+            .map_err(|why| (401, format!("Authentication failed: {why}")))?;
+        let sub = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let account = sub
+            .strip_prefix("system:serviceaccount:")
+            .unwrap_or_default();
+        if !bound.is_empty() && !bound.iter().any(|b| b == account) {
+            return fail(
+                401,
+                format!("Authentication failed: service account {account} is not bound"),
+            );
+        }
+        Ok(claims)
+    }
+
+    /// `get-cert-challenge`: random bytes, base64, valid for a minute, for this
+    /// certificate and auth method.
+    fn cert_challenge(&self, body: &Map<String, Value>) -> Result<Value, Failure> {
+        use base64::Engine;
+        let access_id = string(body, "access-id")?;
+        let cert_data = string(body, "cert-data")?;
+        let Some(method) = self.fixture.auth_method(access_id) else {
+            return fail(404, format!("auth method {access_id} does not exist"));
+        };
+        let AuthKind::Cert { ca_pem } = &method.kind else {
+            return fail(
+                400,
+                format!("auth method {access_id} is not a certificate auth method"),
+            );
+        };
+        trusted_cert(cert_data, ca_pem)
+            .map_err(|why| (401, format!("invalid certificate: {why}")))?;
+        let mut bytes = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+            .map_err(|_| (500, "no randomness".to_owned()))?;
+        let challenge = base64::engine::general_purpose::STANDARD.encode(bytes);
+        self.challenges.lock().unwrap().insert(
+            challenge.clone(),
+            (access_id.to_owned(), cert_data.to_owned(), jwt::now() + 60),
+        );
+        Ok(json!({ "challenge": challenge }))
+    }
+
+    /// `cert`: a challenge this fake gave for this certificate, signed by its key.
+    fn cert(
+        &self,
+        body: &Map<String, Value>,
+        access_id: &str,
+        ca_pem: &str,
+    ) -> Result<Map<String, Value>, Failure> {
+        use base64::Engine;
+        let refuse = |why: &str| (401, format!("Authentication failed: {why}"));
+        let cert_data = string(body, "cert-data")?;
+        let challenge = string(body, "cert-challenge")?;
+        let signed = string(body, "signed-cert-challenge")?;
+        if body.contains_key("key-data") {
+            return fail(400, "test: akl must not send the private key");
+        }
+        let issued = self.challenges.lock().unwrap().remove(challenge);
+        match issued {
+            Some((id, data, expires))
+                if id == access_id && data == cert_data && expires > jwt::now() => {}
+            _ => return Err(refuse("unknown or expired certificate challenge")),
+        }
+        let der = trusted_cert(cert_data, ca_pem).map_err(|why| refuse(&why))?;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let message = b64.decode(challenge).map_err(|_| refuse("bad challenge"))?;
+        let signature = b64
+            .decode(signed)
+            .map_err(|_| refuse("signed-cert-challenge is not base64"))?;
+        let cert = webpki::EndEntityCert::try_from(&der).map_err(|e| refuse(&format!("{e:?}")))?;
+        let verified = [
+            webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+            webpki::ring::ECDSA_P256_SHA256,
+        ]
+        .iter()
+        .any(|alg| cert.verify_signature(*alg, &message, &signature).is_ok());
+        if !verified {
+            return Err(refuse(
+                "the challenge's signature does not match the certificate",
+            ));
+        }
+        Ok(Map::new())
     }
 
     fn has_associations(&self, access_id: &str) -> bool {
@@ -719,4 +855,37 @@ pub fn rfc3339(secs: i64) -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+/// The DER of the certificate in `cert_data` (base64 of its PEM) if the CA in `ca_pem`
+/// issued it for client authentication and it is valid now.
+fn trusted_cert(
+    cert_data: &str,
+    ca_pem: &str,
+) -> Result<rustls_pki_types::CertificateDer<'static>, String> {
+    use base64::Engine;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, UnixTime};
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(cert_data)
+        .map_err(|_| "cert-data is not base64".to_owned())?;
+    let der = CertificateDer::from_pem_slice(&pem)
+        .map_err(|_| "cert-data holds no PEM certificate".to_owned())?;
+    let ca = CertificateDer::from_pem_slice(ca_pem.as_bytes())
+        .map_err(|_| "the fixture's CA is not PEM".to_owned())?;
+    let anchor = webpki::anchor_from_trusted_cert(&ca)
+        .map_err(|e| format!("{e:?}"))?
+        .to_owned();
+    let cert = webpki::EndEntityCert::try_from(&der).map_err(|e| format!("{e:?}"))?;
+    cert.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &[anchor],
+        &[],
+        UnixTime::now(),
+        webpki::KeyUsage::client_auth(),
+        None,
+        None,
+    )
+    .map_err(|e| format!("not issued by the auth method's CA ({e:?})"))?;
+    Ok(der)
 }

@@ -78,6 +78,18 @@ pub enum AuthKind {
     UniversalIdentity {
         uid_token: String,
     },
+    /// A gateway's Kubernetes auth config: service-account JWTs (signed by the fake's own
+    /// key, as the cluster's issuer) for `config_name`; `bound_service_accounts` as
+    /// `namespace:name`, any when empty.
+    K8s {
+        config_name: String,
+        #[serde(default)]
+        bound_service_accounts: Vec<String>,
+    },
+    /// Certificates issued by the CA in `ca_pem`, proven by signing a challenge.
+    Cert {
+        ca_pem: String,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -187,6 +199,22 @@ impl Fixture {
 
     pub fn auth_method(&self, access_id: &str) -> Option<&AuthMethod> {
         self.auth_methods.iter().find(|m| m.access_id == access_id)
+    }
+
+    /// Adds an auth method, associated with the first role.
+    pub fn with_auth_method(mut self, access_id: &str, kind: AuthKind) -> Self {
+        self.auth_methods.push(AuthMethod {
+            access_id: access_id.to_owned(),
+            kind,
+            allowed_client_types: Vec::new(),
+        });
+        if let Some(role) = self.roles.first_mut() {
+            role.associations.push(Association {
+                access_id: access_id.to_owned(),
+                sub_claims: Default::default(),
+            });
+        }
+        self
     }
 
     /// Adds an item of any kind.

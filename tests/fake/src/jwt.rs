@@ -145,6 +145,9 @@ pub fn gitlab_claims(overrides: &Value) -> Value {
     claims
 }
 
+/// The issuer of the service-account tokens the fake's cluster signs.
+pub const K8S_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
+
 /// What an auth method binds.
 #[derive(Debug)]
 pub struct Bounds<'a> {

@@ -40,6 +40,25 @@ pub mod identities {
     pub const KEY_ACCESS_ID: &str = "p-accesskey003";
     pub const ACCESS_KEY: &str = "canary-access-key-3f9a1c7d";
     pub const UID_TOKEN: &str = "u-canary-uid-token-77aa19";
+    /// Auth methods for the other CIs' ID tokens and for Kubernetes.
+    pub const GITHUB_ACCESS_ID: &str = "p-github0jwt06";
+    pub const BITBUCKET_ACCESS_ID: &str = "p-bitbkt0jwt07";
+    pub const CIRCLECI_ACCESS_ID: &str = "p-circle0jwt08";
+    pub const BUILDKITE_ACCESS_ID: &str = "p-buildk0jwt09";
+    pub const AZURE_PIPELINES_ACCESS_ID: &str = "p-azdvps0jwt10";
+    pub const K8S_ACCESS_ID: &str = "p-k8sauth00011";
+    pub const K8S_CONFIG: &str = "ci-cluster";
+    /// What the fake CI token endpoints take as bearer tokens.
+    pub const GITHUB_REQUEST_TOKEN: &str = "gh-canary-request-token-5e9f";
+    pub const AZURE_ACCESS_TOKEN: &str = "azp-canary-access-token-7c21";
+    pub const AZURE_SERVICE_CONNECTION: &str = "svc-akeyless-01";
+    /// The issuers the fake mints other CIs' tokens as.
+    pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+    pub const BITBUCKET_ISSUER: &str =
+        "https://api.bitbucket.org/2.0/workspaces/ws/pipelines-config/identity/oidc";
+    pub const CIRCLECI_ISSUER: &str = "https://oidc.circleci.com/org/0f6f1b2a";
+    pub const BUILDKITE_ISSUER: &str = "https://agent.buildkite.com";
+    pub const AZURE_PIPELINES_ISSUER: &str = "https://vstoken.dev.azure.com/0f6f1b2a";
 }
 
 /// Route prefixes the V2 API is served under, longest first.
@@ -92,6 +111,7 @@ struct Shared {
     log: log::Log,
     faults: faults::Faults,
     latency_ms: AtomicU64,
+    /// Every JWT minted, and canaries a test adds (keys it generated).
     minted: Mutex<Vec<String>>,
 }
 
@@ -173,6 +193,11 @@ impl Fake {
         counts
     }
 
+    /// Adds a canary: a secret a test made (a private key) that must not leak either.
+    pub fn add_canary(&self, secret: &str) {
+        self.shared.minted.lock().unwrap().push(secret.to_owned());
+    }
+
     /// Adds an item while the fake runs.
     pub fn add_item(&self, item: fixture::Item) {
         self.shared.backend.added.lock().unwrap().push(item);
@@ -217,7 +242,7 @@ impl Fake {
             match &method.kind {
                 AuthKind::AccessKey { access_key } => all.push(access_key.clone()),
                 AuthKind::UniversalIdentity { uid_token } => all.push(uid_token.clone()),
-                AuthKind::Jwt { .. } => {}
+                AuthKind::Jwt { .. } | AuthKind::K8s { .. } | AuthKind::Cert { .. } => {}
             }
         }
         for item in &fixture.items {
@@ -238,6 +263,13 @@ impl Fake {
         }
         all.extend(self.shared.backend.issued.lock().unwrap().iter().cloned());
         all.extend(self.shared.minted.lock().unwrap().iter().cloned());
+        all.extend(
+            [
+                identities::GITHUB_REQUEST_TOKEN,
+                identities::AZURE_ACCESS_TOKEN,
+            ]
+            .map(str::to_owned),
+        );
         // Short strings would match by accident; every canary in the fixtures is long.
         all.retain(|s| s.len() >= 8);
         all.sort();
@@ -258,6 +290,9 @@ impl Shared {
     fn handle(&self, req: &Request, scheme: &str) -> Response {
         if let Some(control) = req.path.strip_prefix("/_fake/") {
             return self.control(control, req);
+        }
+        if let Some(ci) = req.path.strip_prefix("/_ci/") {
+            return self.ci_token(ci, req);
         }
         let error = |status: u16, text: &str| Response::json(status, &json!({ "error": text }));
         let Some((prefix, command)) = PREFIXES
@@ -341,6 +376,88 @@ impl Shared {
         entry.status = response.status;
         entry.finished_ms = self.log.elapsed_ms();
         self.log.push(entry);
+        response
+    }
+
+    /// The CIs' ID token endpoints, as the runners serve them to jobs: GitHub Actions
+    /// (`GET …&audience=…` with the request token as bearer → `{"value": jwt}`) and Azure
+    /// Pipelines (`POST …?api-version=7.1&serviceConnectionId=…` with the access token and
+    /// `X-TFS-FedAuthRedirect: Suppress` → `{"oidcToken": jwt}`). Each checks what its CI
+    /// checks, and logs the call as `ci:<name>`.
+    fn ci_token(&self, path: &str, req: &Request) -> Response {
+        use identities::*;
+        let error = |status: u16, text: &str| Response::json(status, &json!({ "message": text }));
+        let query = |name: &str| {
+            req.query.split('&').find_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                (k == name).then(|| v.replace("%3A", ":").replace("%2F", "/"))
+            })
+        };
+        let bearer = req
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("Bearer "));
+        let entry = |status: u16| Entry {
+            endpoint: format!("ci:{path}"),
+            prefix: String::new(),
+            scheme: "https".into(),
+            keys: Vec::new(),
+            names: Vec::new(),
+            access_type: None,
+            client_type: None,
+            args: Vec::new(),
+            status,
+            started_ms: self.log.elapsed_ms(),
+            finished_ms: self.log.elapsed_ms(),
+        };
+        let response = match (req.method.as_str(), path) {
+            ("GET", "github/token") if bearer != Some(GITHUB_REQUEST_TOKEN) => {
+                error(401, "Bad credentials")
+            }
+            ("GET", "github/token") => {
+                let audience = query("audience").unwrap_or_else(|| "https://github.com/grp".into());
+                let jwt = self.mint(
+                    &json!({
+                        "iss": GITHUB_ISSUER,
+                        "aud": audience,
+                        "sub": "repo:grp/app:ref:refs/heads/main",
+                        "repository": "grp/app",
+                        "ref": "refs/heads/main",
+                    }),
+                    false,
+                );
+                Response::json(200, &json!({ "value": jwt }))
+            }
+            ("POST", "azure/oidctoken")
+                if bearer != Some(AZURE_ACCESS_TOKEN)
+                    || req.header("x-tfs-fedauthredirect") != Some("Suppress") =>
+            {
+                // Without the header, the real service redirects to a sign-in page.
+                error(
+                    401,
+                    "TF400813: The user is not authorized to access this resource.",
+                )
+            }
+            ("POST", "azure/oidctoken")
+                if query("api-version").as_deref() != Some("7.1")
+                    || query("serviceConnectionId").as_deref()
+                        != Some(AZURE_SERVICE_CONNECTION) =>
+            {
+                error(400, "unknown service connection")
+            }
+            ("POST", "azure/oidctoken") => {
+                let jwt = self.mint(
+                    &json!({
+                        "iss": AZURE_PIPELINES_ISSUER,
+                        "aud": "api://AzureADTokenExchange",
+                        "sub": format!("sc://org/project/{AZURE_SERVICE_CONNECTION}"),
+                    }),
+                    false,
+                );
+                Response::json(200, &json!({ "oidcToken": jwt }))
+            }
+            _ => error(404, "not found"),
+        };
+        self.log.push(entry(response.status));
         response
     }
 

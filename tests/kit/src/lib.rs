@@ -205,7 +205,23 @@ impl Akl<'_> {
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
         };
-        let mut places = vec![("stderr", &run.stderr)];
+        // On GitHub Actions and Azure Pipelines the runner reads a masking command and
+        // never shows its line: those lines are what the CI hides, the rest must be clean.
+        let hidden: &[&str] = match (
+            self.env.get(std::ffi::OsStr::new("GITHUB_ACTIONS")),
+            self.env.get(std::ffi::OsStr::new("TF_BUILD")),
+        ) {
+            (Some(v), _) if v == "true" => &["::add-mask::"],
+            (_, Some(v)) if v == "True" || v == "true" => &["##vso[task.setsecret]"],
+            _ => &[],
+        };
+        let shown_stderr: String = run
+            .stderr
+            .lines()
+            .filter(|line| !hidden.iter().any(|h| line.starts_with(h)))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let mut places = vec![("stderr", &shown_stderr)];
         if !self.stdout_is_secret {
             places.push(("stdout", &run.stdout));
         }
