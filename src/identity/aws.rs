@@ -5,7 +5,7 @@
 //! SDKs, the first source that is configured is the one used: a container endpoint that
 //! fails does not fall back to the instance's role.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::client::{Endpoints, Route};
+use crate::client::{ENDPOINT_TIMEOUT, Endpoints, Route};
 use crate::error::{Error, Result};
 use crate::files;
 use crate::secret::Secret;
@@ -42,13 +42,21 @@ const CONTAINER: Service = Service {
     name: "the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_*)",
     route: Route::Direct,
     unreachable_hint: "on ECS the task needs a task role; on EKS the pod needs an EKS Pod Identity association and the agent running on the node",
+    timeout: ENDPOINT_TIMEOUT,
 };
 
 const IMDS: Service = Service {
     name: "the EC2 instance metadata service (IMDSv2)",
     route: Route::Direct,
     unreachable_hint: "in a container on EC2 (the Docker executor, ECS on EC2, EKS), IMDSv2 answers only when the instance's hop limit is at least 2: aws ec2 modify-instance-metadata-options --instance-id i-… --http-put-response-hop-limit 2 --http-endpoint enabled; off EC2, give the job credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    timeout: IMDS_TIMEOUT,
 };
+
+/// IMDS answers in milliseconds when it is there. With a hop limit of 1, a container
+/// connects but the reply to the token PUT never reaches it: the request hangs after
+/// connecting, which only a short timeout ends (botocore gives IMDS 1 s; twice that leaves
+/// room for a loaded runner).
+const IMDS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The IMDSv2 session token lives this long: one login needs seconds.
 const IMDS_TOKEN_TTL: &str = "300";

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
-use crate::client::{Endpoints, Route};
+use crate::client::{ENDPOINT_TIMEOUT, Endpoints, Route};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::settings::cloud::{Azure, AzureEndpoint};
@@ -24,12 +24,14 @@ const IMDS: Service = Service {
     name: "the Azure instance metadata service",
     route: Route::Direct,
     unreachable_hint: "run on an Azure VM, scale set or AKS node that has a managed identity; from a pod, nothing (a NetworkPolicy, a proxy) may block 169.254.169.254; AZURE_POD_IDENTITY_AUTHORITY_HOST overrides the address",
+    timeout: ENDPOINT_TIMEOUT,
 };
 
 const APP_SERVICE: Service = Service {
     name: "the App Service managed identity endpoint (IDENTITY_ENDPOINT)",
     route: Route::Direct,
     unreachable_hint: "IDENTITY_ENDPOINT and IDENTITY_HEADER are set by App Service, Functions and Container Apps for the app itself: run akl in the app's own environment",
+    timeout: ENDPOINT_TIMEOUT,
 };
 
 /// Statuses the Azure SDKs retry on the metadata service (Microsoft's "how to use VM

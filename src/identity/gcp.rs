@@ -3,7 +3,7 @@
 //! Run. `format=full` puts the instance's project and zone into the token, which an auth
 //! method of type `gce` binds.
 
-use crate::client::{Endpoints, Route};
+use crate::client::{ENDPOINT_TIMEOUT, Endpoints, Route};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::settings::cloud::Gcp;
@@ -17,6 +17,7 @@ const METADATA: Service = Service {
     name: "the Google metadata server",
     route: Route::Direct,
     unreachable_hint: "run on GCE, GKE or Cloud Run; on GKE with Workload Identity, bind the pod's Kubernetes service account to a Google service account; GCE_METADATA_HOST overrides the address (metadata.google.internal)",
+    timeout: ENDPOINT_TIMEOUT,
 };
 
 /// The metadata server's transient failures, which Google's clients retry.

@@ -2,10 +2,12 @@
 //! failures said the same way (which service, what it answered, what to check). Never a
 //! token, a body or a URL in a message.
 
+use std::time::Duration;
+
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
-use crate::client::{Answer, ENDPOINT_TIMEOUT, Endpoints, Route};
+use crate::client::{Answer, Endpoints, Route};
 use crate::error::{Error, Kind, Result};
 
 /// One identity service, named for messages.
@@ -16,6 +18,9 @@ pub struct Service {
     pub route: Route,
     /// What to check when it does not answer.
     pub unreachable_hint: &'static str,
+    /// How long one request may take, connection included. The connection itself is
+    /// given 2 s whatever this says: a machine without the service fails that fast.
+    pub timeout: Duration,
 }
 
 impl Service {
@@ -29,7 +34,7 @@ impl Service {
         body: Option<Vec<u8>>,
     ) -> Result<Answer> {
         endpoints
-            .send(self.route, method, url, headers, body, ENDPOINT_TIMEOUT)
+            .send(self.route, method, url, headers, body, self.timeout)
             .await
             .map_err(|why| {
                 Error::unreachable(format!("{} did not answer: {why}", self.name))

@@ -67,7 +67,7 @@ pub struct Azure {
 
 #[derive(Debug, Clone)]
 pub enum AzureEndpoint {
-    /// App Service, Functions, Arc: `IDENTITY_ENDPOINT` with `X-IDENTITY-HEADER`.
+    /// App Service, Functions, Container Apps: `IDENTITY_ENDPOINT` with `X-IDENTITY-HEADER`.
     AppService { url: String, header: Secret },
     /// The instance metadata service (VMs, scale sets, AKS), at this base URL.
     Imds { base: String },
@@ -203,7 +203,8 @@ impl Azure {
                 return Err(Error::usage(format!(
                     "{IDENTITY_ENDPOINT} is set but {IDENTITY_HEADER} is not"
                 ))
-                .hint("App Service and Arc set both; unset IDENTITY_ENDPOINT to use the instance metadata service"));
+                .detail("App Service, Functions and Container Apps set both; an Azure Arc server sets IDENTITY_ENDPOINT alone, for a challenge flow akl does not do")
+                .hint("run akl where both are set, or unset IDENTITY_ENDPOINT to use the instance metadata service"));
             }
             _ => AzureEndpoint::Imds {
                 base: base_url(

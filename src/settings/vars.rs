@@ -138,7 +138,7 @@ vars! {
     AWS_EC2_METADATA_SERVICE_ENDPOINT;
     /// `aws_iam`: `true` keeps akl away from the instance metadata service.
     AWS_EC2_METADATA_DISABLED;
-    /// `azure_ad`: the managed identity endpoint of App Service, Functions and Arc.
+    /// `azure_ad`: the managed identity endpoint of App Service, Functions and Container Apps.
     IDENTITY_ENDPOINT;
     /// `azure_ad`: the header value that endpoint requires.
     IDENTITY_HEADER;
