@@ -13,8 +13,8 @@ use super::vars::{
     AWS_CONTAINER_AUTHORIZATION_TOKEN, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
     AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
     AWS_EC2_METADATA_DISABLED, AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_SECRET_ACCESS_KEY,
-    AWS_SESSION_TOKEN, AZURE_POD_IDENTITY_AUTHORITY_HOST, GCE_METADATA_HOST, IDENTITY_ENDPOINT,
-    IDENTITY_HEADER,
+    AWS_SESSION_TOKEN, AWS_WEB_IDENTITY_TOKEN_FILE, AZURE_POD_IDENTITY_AUTHORITY_HOST,
+    GCE_METADATA_HOST, IDENTITY_ENDPOINT, IDENTITY_HEADER,
 };
 
 /// The instance metadata services' default address, on AWS and Azure alike.
@@ -102,6 +102,18 @@ impl Aws {
             }
             (None, None) => None,
         };
+        // The SDKs take a web identity (EKS IRSA) next, with an STS call akl does not
+        // make; going on to the container endpoint or IMDS would sign as the node's role
+        // instead of the pod's, and fail later with a confusing refusal.
+        if from_env.is_none() && env.get(AWS_WEB_IDENTITY_TOKEN_FILE)?.is_some() {
+            return Err(Error::usage(format!(
+                "{AWS_WEB_IDENTITY_TOKEN_FILE} is set (IAM roles for service accounts), which akl does not use"
+            ))
+            .detail("the AWS SDKs would act as the role in AWS_ROLE_ARN; the node's credentials would be another identity")
+            .hint(format!(
+                "on EKS, give the pod an EKS Pod Identity association (akl uses its container endpoint) or use AKEYLESS_ACCESS_TYPE=k8s; or put the role's credentials in {AWS_ACCESS_KEY_ID}, {AWS_SECRET_ACCESS_KEY} and {AWS_SESSION_TOKEN}"
+            )));
+        }
         let container = match (
             env.get(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)?,
             env.get(AWS_CONTAINER_CREDENTIALS_FULL_URI)?,

@@ -219,6 +219,19 @@ fn aws_missing_pieces_are_named_with_what_to_set() {
         .code(2)
         .stderr_has("no AWS credentials found")
         .stderr_has("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+    // EKS IRSA: the SDKs would act as the pod's role; akl does not sign as the node's.
+    aws(&world)
+        .env(
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+        )
+        .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/ci-runner")
+        .args(["env"])
+        .run()
+        .code(2)
+        .stderr_has("AWS_WEB_IDENTITY_TOKEN_FILE is set (IAM roles for service accounts)")
+        .stderr_has("EKS Pod Identity");
+    assert_eq!(world.fake.count("imds:token"), 0);
     aws(&world)
         .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "169.254.169.254")
         .args(["env"])
