@@ -154,6 +154,34 @@ impl Aws {
         })
     }
 
+    /// Where the credentials will come from, the first configured source as the SDKs
+    /// pick it (for `akl doctor` and messages; never a secret).
+    pub fn describe(&self) -> String {
+        match (&self.from_env, &self.container, &self.imds) {
+            (Some(keys), _, _) => format!(
+                "the keys in {AWS_ACCESS_KEY_ID} ({}){}",
+                keys.access_key_id,
+                if keys.session_token.is_some() {
+                    " and AWS_SESSION_TOKEN"
+                } else {
+                    ""
+                }
+            ),
+            (None, Some(_), _) => {
+                "the role from the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_*)"
+                    .to_owned()
+            }
+            (None, None, Some(base)) => {
+                format!(
+                    "the instance profile's role from the EC2 instance metadata service (IMDSv2) at {base}"
+                )
+            }
+            (None, None, None) => {
+                "no AWS credentials (none in the environment, and IMDS is disabled)".to_owned()
+            }
+        }
+    }
+
     pub fn secrets(&self) -> Vec<Secret> {
         let mut all = Vec::new();
         if let Some(c) = &self.from_env {
@@ -232,6 +260,22 @@ impl Azure {
                 .get(AKEYLESS_AZURE_OBJECT_ID)?
                 .map(|o| o.trim().to_owned()),
         })
+    }
+
+    /// Which managed identity, from where (for `akl doctor` and messages).
+    pub fn describe(&self) -> String {
+        let which = match &self.object_id {
+            Some(id) => format!("the user-assigned managed identity {id}"),
+            None => "the system-assigned managed identity".to_owned(),
+        };
+        match &self.endpoint {
+            AzureEndpoint::AppService { .. } => {
+                format!("{which}'s token from the App Service endpoint ({IDENTITY_ENDPOINT})")
+            }
+            AzureEndpoint::Imds { base } => {
+                format!("{which}'s token from the Azure instance metadata service at {base}")
+            }
+        }
     }
 
     pub fn secrets(&self) -> Vec<Secret> {

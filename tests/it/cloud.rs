@@ -79,6 +79,20 @@ fn aws_keys_from_the_environment_sign_what_sts_verifies() {
     assert_eq!(auth_type(&world).as_deref(), Some("aws_iam"));
     // The environment comes first: the instance metadata service is not asked.
     assert_eq!(world.fake.count("imds:token"), 0);
+    // `akl doctor` names the source the SDKs would pick.
+    let doctor = aws(&world)
+        .env("AWS_ACCESS_KEY_ID", AWS_USER_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", AWS_USER_SECRET)
+        .args(["doctor"])
+        .run()
+        .ok();
+    assert!(
+        doctor.stdout.contains(&format!(
+            "the keys in AWS_ACCESS_KEY_ID ({AWS_USER_KEY_ID})"
+        )),
+        "{}",
+        doctor.stdout
+    );
     aws(&world)
         .env("AWS_ACCESS_KEY_ID", AWS_USER_KEY_ID)
         .env("AWS_SECRET_ACCESS_KEY", AWS_USER_SECRET)
@@ -296,6 +310,14 @@ fn azure_managed_identity_from_the_instance_metadata_service() {
         .ok();
     assert_eq!(run.stdout, format!("{DB}\n"));
     assert_eq!(auth_type(&world).as_deref(), Some("azure_ad"));
+    let doctor = azure(&world).args(["doctor"]).run().ok();
+    assert!(
+        doctor.stdout.contains(
+            "the system-assigned managed identity's token from the Azure instance metadata service"
+        ),
+        "{}",
+        doctor.stdout
+    );
     // The metadata service is busy twice (Azure's documented 500/429 while it updates):
     // retried, as the Azure SDKs do.
     world.fake.clear_log();
