@@ -3,6 +3,7 @@
 //! suites are their own targets (`make test` runs them all).
 
 mod auth;
+mod cloud;
 mod compat;
 mod doctor;
 mod env;

@@ -7,12 +7,12 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use serde_json::{Map, Value, json};
 
 use super::fixture::{AuthKind, Fixture, Item, ItemKind, Producer, RotatedForm, canonical, glob};
-use super::jwt;
+use super::{clouds, jwt};
 
 /// A failed call: status and the `error` text.
 pub type Failure = (u16, String);
@@ -51,6 +51,8 @@ pub struct Backend {
     /// The fixture's items by name: the fake answers in constant time per name, so a
     /// benchmark with 10,000 items measures the client, not the fake.
     index: HashMap<String, usize>,
+    /// Seconds added to the clock STS checks signatures against (`Fake::set_clock_offset`).
+    pub clock_offset: AtomicI64,
 }
 
 /// What a call answers: JSON, or 201 with no body (as deleting credentials does).
@@ -77,6 +79,7 @@ impl Backend {
             live: Mutex::default(),
             added: Mutex::default(),
             challenges: Mutex::default(),
+            clock_offset: AtomicI64::new(0),
         }
     }
 
@@ -173,6 +176,43 @@ impl Backend {
                 "k8s",
             ) => self.k8s(body, config_name, bound_service_accounts)?,
             (AuthKind::Cert { ca_pem }, "cert") => self.cert(body, access_id, ca_pem)?,
+            (
+                AuthKind::AwsIam {
+                    bound_arns,
+                    bound_account_ids,
+                },
+                "aws_iam",
+            ) => clouds::aws_iam(
+                string(body, "cloud-id")?,
+                jwt::now() + self.clock_offset.load(Ordering::Relaxed),
+                bound_arns,
+                bound_account_ids,
+            )?,
+            (
+                AuthKind::AzureAd {
+                    bound_tenant_id,
+                    audience,
+                    bound_object_ids,
+                },
+                "azure_ad",
+            ) => clouds::azure_ad(
+                string(body, "cloud-id")?,
+                bound_tenant_id,
+                audience,
+                bound_object_ids,
+            )?,
+            (
+                AuthKind::Gcp {
+                    audience,
+                    bound_service_accounts,
+                },
+                "gcp",
+            ) => clouds::gcp(
+                string(body, "cloud-id")?,
+                optional_string(body, "gcp-audience")?,
+                audience,
+                bound_service_accounts,
+            )?,
             (AuthKind::UniversalIdentity { uid_token }, "universal_identity") => {
                 if optional_string(body, "uid-token")? != Some(uid_token.as_str()) {
                     return fail(
