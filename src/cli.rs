@@ -17,7 +17,7 @@ use crate::settings::Overrides;
 /// in as few round trips as the API allows. Configuration comes from the environment
 /// (AKEYLESS_ACCESS_ID, AKEYLESS_JWT, AKEYLESS_GATEWAY_URL, …); the flags below override it.
 #[derive(Debug, Parser)]
-#[command(name = "akl", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "akl", version = env!("AKL_VERSION"), propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

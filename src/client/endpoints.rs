@@ -8,7 +8,7 @@
 //! Errors never carry a URL (a CI's token URL can hold a secret) nor an answer's body:
 //! the caller names the service.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 
@@ -23,12 +23,13 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Far beyond any token or credentials document.
 const MAX_ANSWER: usize = 1 << 20;
+/// A retry is not worth starting with less time than this left.
+const MIN_ATTEMPT: Duration = Duration::from_millis(200);
 
 /// Which network path a request takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     /// A link-local or loopback service: never through a proxy.
-    #[allow(dead_code)] // the metadata services of identity::{aws,azure,gcp}, next
     Direct,
     /// An internet service: through the proxy the environment names, if any.
     Proxied,
@@ -51,15 +52,19 @@ impl std::fmt::Display for Unanswered {
     }
 }
 
-/// The HTTP clients for identity endpoints.
+/// The HTTP clients for identity endpoints, and the run's deadline they keep to.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
     direct: reqwest::Client,
     proxied: reqwest::Client,
+    /// The run's overall deadline (`AKEYLESS_TIMEOUT`): a metadata service that never
+    /// answers must end the run with its own name and hint, not the watchdog's.
+    deadline: Instant,
 }
 
 impl Endpoints {
-    pub fn new(anchors: &[Anchors]) -> Result<Endpoints> {
+    /// Clients whose requests all end within `timeout` from now.
+    pub fn new(anchors: &[Anchors], timeout: Duration) -> Result<Endpoints> {
         let build = |proxied: bool| {
             let builder = reqwest::Client::builder()
                 .use_preconfigured_tls(tls::client_config(anchors)?)
@@ -77,7 +82,16 @@ impl Endpoints {
         Ok(Endpoints {
             direct: build(false)?,
             proxied: build(true)?,
+            deadline: Instant::now() + timeout,
         })
+    }
+
+    /// The wait before attempt `attempt + 1` of a request that failed in a way worth
+    /// retrying (the API client's backoff), or `None` when waiting would leave no time
+    /// for that attempt before the deadline.
+    pub fn backoff(&self, attempt: u32) -> Option<Duration> {
+        let wait = super::retry::backoff(attempt);
+        (Instant::now() + wait + MIN_ATTEMPT < self.deadline).then_some(wait)
     }
 
     /// Sends one request and reads the answer, whatever its status.
@@ -94,6 +108,13 @@ impl Endpoints {
             Route::Direct => &self.direct,
             Route::Proxied => &self.proxied,
         };
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(Unanswered(
+                "the deadline (AKEYLESS_TIMEOUT) passed before it could be asked".into(),
+            ));
+        }
+        let timeout = timeout.min(remaining);
         let mut request = client.request(method, url).timeout(timeout);
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -104,7 +125,7 @@ impl Endpoints {
         let describe = |e: reqwest::Error| {
             let e = e.without_url();
             if e.is_timeout() {
-                return Unanswered(format!("no answer within {}s", timeout.as_secs()));
+                return Unanswered(format!("no answer within {:.1}s", timeout.as_secs_f64()));
             }
             let mut text = e.to_string();
             let mut source = std::error::Error::source(&e);

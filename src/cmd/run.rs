@@ -25,13 +25,19 @@ use crate::settings::{self, Env, Overrides, Settings, vars};
 use super::outputs;
 
 /// Credentials that may sit in the command's environment: masked too, silently.
-const CREDENTIALS: [&str; 6] = [
+const CREDENTIALS: [&str; 10] = [
     vars::AKEYLESS_JWT,
     vars::AKEYLESS_ACCESS_KEY,
     vars::AKEYLESS_TOKEN,
     vars::CI_JOB_JWT_V2,
     vars::CI_JOB_JWT,
     vars::TOKEN,
+    // The cloud credentials aws_iam and azure_ad read from the environment: a job that
+    // prints its environment must not show them either.
+    vars::AWS_SECRET_ACCESS_KEY,
+    vars::AWS_SESSION_TOKEN,
+    vars::AWS_CONTAINER_AUTHORIZATION_TOKEN,
+    vars::IDENTITY_HEADER,
 ];
 
 /// What the command gets, and what goes when it ends.

@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde::Deserialize;
 
-use crate::client::{Endpoints, Route};
+use crate::client::{ENDPOINT_TIMEOUT, Endpoints, Route};
 use crate::error::{Error, Kind, Result};
 use crate::secret::Secret;
 use crate::settings::jwt::{JwtSource, check_shape};
@@ -16,12 +16,14 @@ const GITHUB: Service = Service {
     name: "GitHub Actions' ID token endpoint",
     route: Route::Proxied,
     unreachable_hint: "check the runner's network path to GitHub (and HTTPS_PROXY on a self-hosted runner)",
+    timeout: ENDPOINT_TIMEOUT,
 };
 
 const AZURE_PIPELINES: Service = Service {
     name: "Azure Pipelines' ID token endpoint",
     route: Route::Proxied,
     unreachable_hint: "check the agent's network path to Azure DevOps (and HTTPS_PROXY on a self-hosted agent)",
+    timeout: ENDPOINT_TIMEOUT,
 };
 
 /// The job's ID token, from wherever `source` says.

@@ -16,6 +16,7 @@ mod ci;
 mod gcp;
 mod k8s;
 mod service;
+mod sigv4;
 
 use serde_json::{Map, Value};
 
@@ -40,6 +41,21 @@ pub struct Proof {
 fn put(proof: &mut Proof, key: &str, value: Secret) {
     proof.body.insert(key.into(), value.expose().into());
     proof.secrets.push(value);
+}
+
+/// A cloud's proof of identity: the `cloud-id`, and what was read or made on the way to
+/// it (an AWS secret key and session token, the signature, a token before its base64),
+/// which go on the scrub list too: a gateway that echoes any of them must not put it into
+/// the job log.
+#[derive(Debug)]
+struct CloudId {
+    value: Secret,
+    used: Vec<Secret>,
+}
+
+fn put_cloud_id(proof: &mut Proof, cloud_id: CloudId) {
+    proof.secrets.extend(cloud_id.used);
+    put(proof, "cloud-id", cloud_id.value);
 }
 
 /// The proof of `credentials` (not a ready token: that needs none).
@@ -85,15 +101,13 @@ pub async fn prove(api: &Api, endpoints: &Endpoints, credentials: &Credentials) 
                 .insert("gateway-url".into(), api.gateway().origin().into());
         }
         Credentials::AwsIam { aws, .. } => {
-            put(&mut proof, "cloud-id", aws::cloud_id(endpoints, aws).await?)
+            put_cloud_id(&mut proof, aws::cloud_id(endpoints, aws).await?)
         }
-        Credentials::AzureAd { azure, .. } => put(
-            &mut proof,
-            "cloud-id",
-            azure::cloud_id(endpoints, azure).await?,
-        ),
+        Credentials::AzureAd { azure, .. } => {
+            put_cloud_id(&mut proof, azure::cloud_id(endpoints, azure).await?)
+        }
         Credentials::Gcp { gcp, .. } => {
-            put(&mut proof, "cloud-id", gcp::cloud_id(endpoints, gcp).await?);
+            put_cloud_id(&mut proof, gcp::cloud_id(endpoints, gcp).await?);
             proof
                 .body
                 .insert("gcp-audience".into(), gcp.audience.as_str().into());

@@ -2,10 +2,12 @@
 //! failures said the same way (which service, what it answered, what to check). Never a
 //! token, a body or a URL in a message.
 
+use std::time::Duration;
+
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
-use crate::client::{Answer, ENDPOINT_TIMEOUT, Endpoints, Route};
+use crate::client::{Answer, Endpoints, Route};
 use crate::error::{Error, Kind, Result};
 
 /// One identity service, named for messages.
@@ -16,6 +18,9 @@ pub struct Service {
     pub route: Route,
     /// What to check when it does not answer.
     pub unreachable_hint: &'static str,
+    /// How long one request may take, connection included. The connection itself is
+    /// given 2 s whatever this says: a machine without the service fails that fast.
+    pub timeout: Duration,
 }
 
 impl Service {
@@ -29,7 +34,7 @@ impl Service {
         body: Option<Vec<u8>>,
     ) -> Result<Answer> {
         endpoints
-            .send(self.route, method, url, headers, body, ENDPOINT_TIMEOUT)
+            .send(self.route, method, url, headers, body, self.timeout)
             .await
             .map_err(|why| {
                 Error::unreachable(format!("{} did not answer: {why}", self.name))
@@ -56,6 +61,53 @@ impl Service {
                 self.name, answer.status
             ))
         })
+    }
+}
+
+/// Attempts of a request to a metadata service that keeps answering a retryable status,
+/// the first included: the Azure SDKs' five retries.
+const MAX_ATTEMPTS: u32 = 6;
+
+impl Service {
+    /// A GET asked again, after a growing wait, while the service answers a status that
+    /// `retryable` says is passing (busy, rate-limited, updating), within the run's
+    /// deadline. Any other answer is returned as it is; one that never comes is not
+    /// retried: a metadata service that does not answer once will not answer later.
+    pub async fn send_retrying(
+        &self,
+        endpoints: &Endpoints,
+        url: &str,
+        headers: &[(&str, &str)],
+        retryable: fn(u16) -> bool,
+    ) -> Result<Answer> {
+        let mut attempt = 1;
+        loop {
+            let answer = self
+                .send(endpoints, Method::GET, url, headers, None)
+                .await?;
+            if !retryable(answer.status) {
+                return Ok(answer);
+            }
+            let wait = match attempt < MAX_ATTEMPTS {
+                true => endpoints.backoff(attempt),
+                false => None,
+            };
+            let Some(wait) = wait else {
+                let until = match attempt < MAX_ATTEMPTS {
+                    true => " until the deadline (AKEYLESS_TIMEOUT)",
+                    false => "",
+                };
+                return Err(Error::unreachable(format!(
+                    "{} kept answering {}{until} ({attempt} attempts){}",
+                    self.name,
+                    answer.status,
+                    error_text(&answer.body)
+                ))
+                .hint(self.unreachable_hint));
+            };
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
     }
 }
 

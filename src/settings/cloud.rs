@@ -2,9 +2,6 @@
 //! that point at credentials or metadata services, parsed and checked. No request is made
 //! here; `identity` turns these into the proof `/auth` takes.
 
-// Read by identity::{aws,azure,gcp}, which land next.
-#![allow(dead_code)]
-
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
@@ -16,8 +13,8 @@ use super::vars::{
     AWS_CONTAINER_AUTHORIZATION_TOKEN, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
     AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
     AWS_EC2_METADATA_DISABLED, AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_SECRET_ACCESS_KEY,
-    AWS_SESSION_TOKEN, AZURE_POD_IDENTITY_AUTHORITY_HOST, GCE_METADATA_HOST, IDENTITY_ENDPOINT,
-    IDENTITY_HEADER,
+    AWS_SESSION_TOKEN, AWS_WEB_IDENTITY_TOKEN_FILE, AZURE_POD_IDENTITY_AUTHORITY_HOST,
+    GCE_METADATA_HOST, IDENTITY_ENDPOINT, IDENTITY_HEADER,
 };
 
 /// The instance metadata services' default address, on AWS and Azure alike.
@@ -70,7 +67,7 @@ pub struct Azure {
 
 #[derive(Debug, Clone)]
 pub enum AzureEndpoint {
-    /// App Service, Functions, Arc: `IDENTITY_ENDPOINT` with `X-IDENTITY-HEADER`.
+    /// App Service, Functions, Container Apps: `IDENTITY_ENDPOINT` with `X-IDENTITY-HEADER`.
     AppService { url: String, header: Secret },
     /// The instance metadata service (VMs, scale sets, AKS), at this base URL.
     Imds { base: String },
@@ -105,6 +102,18 @@ impl Aws {
             }
             (None, None) => None,
         };
+        // The SDKs take a web identity (EKS IRSA) next, with an STS call akl does not
+        // make; going on to the container endpoint or IMDS would sign as the node's role
+        // instead of the pod's, and fail later with a confusing refusal.
+        if from_env.is_none() && env.get(AWS_WEB_IDENTITY_TOKEN_FILE)?.is_some() {
+            return Err(Error::usage(format!(
+                "{AWS_WEB_IDENTITY_TOKEN_FILE} is set (IAM roles for service accounts), which akl does not use"
+            ))
+            .detail("the AWS SDKs would act as the role in AWS_ROLE_ARN; the node's credentials would be another identity")
+            .hint(format!(
+                "on EKS, give the pod an EKS Pod Identity association (akl uses its container endpoint) or use AKEYLESS_ACCESS_TYPE=k8s; or put the role's credentials in {AWS_ACCESS_KEY_ID}, {AWS_SECRET_ACCESS_KEY} and {AWS_SESSION_TOKEN}"
+            )));
+        }
         let container = match (
             env.get(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)?,
             env.get(AWS_CONTAINER_CREDENTIALS_FULL_URI)?,
@@ -143,6 +152,34 @@ impl Aws {
             container,
             imds,
         })
+    }
+
+    /// Where the credentials will come from, the first configured source as the SDKs
+    /// pick it (for `akl doctor` and messages; never a secret).
+    pub fn describe(&self) -> String {
+        match (&self.from_env, &self.container, &self.imds) {
+            (Some(keys), _, _) => format!(
+                "the keys in {AWS_ACCESS_KEY_ID} ({}){}",
+                keys.access_key_id,
+                if keys.session_token.is_some() {
+                    " and AWS_SESSION_TOKEN"
+                } else {
+                    ""
+                }
+            ),
+            (None, Some(_), _) => {
+                "the role from the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_*)"
+                    .to_owned()
+            }
+            (None, None, Some(base)) => {
+                format!(
+                    "the instance profile's role from the EC2 instance metadata service (IMDSv2) at {base}"
+                )
+            }
+            (None, None, None) => {
+                "no AWS credentials (none in the environment, and IMDS is disabled)".to_owned()
+            }
+        }
     }
 
     pub fn secrets(&self) -> Vec<Secret> {
@@ -206,7 +243,8 @@ impl Azure {
                 return Err(Error::usage(format!(
                     "{IDENTITY_ENDPOINT} is set but {IDENTITY_HEADER} is not"
                 ))
-                .hint("App Service and Arc set both; unset IDENTITY_ENDPOINT to use the instance metadata service"));
+                .detail("App Service, Functions and Container Apps set both; an Azure Arc server sets IDENTITY_ENDPOINT alone, for a challenge flow akl does not do")
+                .hint("run akl where both are set, or unset IDENTITY_ENDPOINT to use the instance metadata service"));
             }
             _ => AzureEndpoint::Imds {
                 base: base_url(
@@ -222,6 +260,22 @@ impl Azure {
                 .get(AKEYLESS_AZURE_OBJECT_ID)?
                 .map(|o| o.trim().to_owned()),
         })
+    }
+
+    /// Which managed identity, from where (for `akl doctor` and messages).
+    pub fn describe(&self) -> String {
+        let which = match &self.object_id {
+            Some(id) => format!("the user-assigned managed identity {id}"),
+            None => "the system-assigned managed identity".to_owned(),
+        };
+        match &self.endpoint {
+            AzureEndpoint::AppService { .. } => {
+                format!("{which}'s token from the App Service endpoint ({IDENTITY_ENDPOINT})")
+            }
+            AzureEndpoint::Imds { base } => {
+                format!("{which}'s token from the Azure instance metadata service at {base}")
+            }
+        }
     }
 
     pub fn secrets(&self) -> Vec<Secret> {

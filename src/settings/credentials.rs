@@ -175,10 +175,10 @@ impl Credentials {
                 "the pod's service-account token ({}), K8s auth config {config_name}",
                 token_file.display()
             ),
-            Credentials::AwsIam { .. } => {
-                "the AWS credentials the AWS SDKs would find (environment, container, instance metadata)".to_owned()
+            Credentials::AwsIam { aws, .. } => {
+                format!("a signed STS GetCallerIdentity, with {}", aws.describe())
             }
-            Credentials::AzureAd { .. } => "the Azure managed identity".to_owned(),
+            Credentials::AzureAd { azure, .. } => azure.describe(),
             Credentials::Gcp { gcp, .. } => format!(
                 "a Google ID token from the metadata server {} (audience {})",
                 gcp.host, gcp.audience

@@ -143,14 +143,14 @@ impl Settings {
     }
 
     /// The HTTP clients for identity services (CI token endpoints, metadata services),
-    /// trusting what the API client trusts.
+    /// trusting what the API client trusts, within the run's deadline.
     pub fn endpoints(&self) -> Result<Endpoints> {
         let anchors = self
             .ca_files
             .iter()
             .map(CaFile::load)
             .collect::<Result<Vec<_>>>()?;
-        Endpoints::new(&anchors)
+        Endpoints::new(&anchors, self.timeout)
     }
 
     /// Said on every run against a plain http gateway on another host: many private

@@ -138,7 +138,10 @@ vars! {
     AWS_EC2_METADATA_SERVICE_ENDPOINT;
     /// `aws_iam`: `true` keeps akl away from the instance metadata service.
     AWS_EC2_METADATA_DISABLED;
-    /// `azure_ad`: the managed identity endpoint of App Service, Functions and Arc.
+    /// `aws_iam`: IAM roles for service accounts (EKS IRSA), which the AWS SDKs would use
+    /// before the container endpoint and IMDS; akl refuses to sign as another identity.
+    AWS_WEB_IDENTITY_TOKEN_FILE;
+    /// `azure_ad`: the managed identity endpoint of App Service, Functions and Container Apps.
     IDENTITY_ENDPOINT;
     /// `azure_ad`: the header value that endpoint requires.
     IDENTITY_HEADER;

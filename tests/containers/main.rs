@@ -6,4 +6,5 @@ mod certs;
 mod docs;
 mod jobs;
 mod masking;
+mod platforms;
 mod runner;

@@ -17,6 +17,10 @@ pub const BASE: &str = "akl-test-base:latest";
 /// The same on a base that has bash, which the runner's shell detection then picks.
 pub const IMAGE_BASH: &str = "ci_base-rs:test-bash";
 pub const BASE_BASH: &str = "akl-test-base:bash";
+/// The image for linux/arm64, on Debian's arm64 busybox, with the aarch64 binary; it runs
+/// here through binfmt_misc and qemu-aarch64-static (`scripts/deps.sh arm64`).
+pub const IMAGE_ARM64: &str = "ci_base-rs:test-arm64";
+pub const BASE_ARM64: &str = "akl-test-base:arm64";
 
 /// Which image a job runs in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,6 +32,8 @@ pub enum Image {
     Bash,
     /// The bare busybox base, no entrypoint: what Docker does without akl.
     BareBase,
+    /// ci_base-rs for linux/arm64 on busybox.
+    Arm64,
 }
 
 /// The runner's shell detection, verbatim.
@@ -75,6 +81,7 @@ pub fn image() -> &'static str {
 pub fn image_of(kind: Image) -> &'static str {
     static BUSYBOX: OnceLock<()> = OnceLock::new();
     static BASH: OnceLock<()> = OnceLock::new();
+    static ARM64: OnceLock<()> = OnceLock::new();
     match kind {
         Image::Busybox => {
             BUSYBOX.get_or_init(|| build(BASE, "", &[IMAGE, "ci_base-rs:alpine"]));
@@ -88,12 +95,44 @@ pub fn image_of(kind: Image) -> &'static str {
             BUSYBOX.get_or_init(|| build(BASE, "", &[IMAGE, "ci_base-rs:alpine"]));
             BASE
         }
+        Image::Arm64 => {
+            ARM64.get_or_init(|| build_for(Platform::Arm64, BASE_ARM64, "", &[IMAGE_ARM64], &[]));
+            IMAGE_ARM64
+        }
+    }
+}
+
+/// The platforms the image is built for, with the binary each one takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Amd64,
+    Arm64,
+}
+
+impl Platform {
+    pub fn docker(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "linux/amd64",
+            Platform::Arm64 => "linux/arm64",
+        }
+    }
+
+    pub fn target(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "x86_64-unknown-linux-musl",
+            Platform::Arm64 => "aarch64-unknown-linux-musl",
+        }
     }
 }
 
 /// Builds `base` from busybox-static (with `extra`) and docker/Dockerfile on it.
 fn build(base: &str, extra: &str, tags: &[&str]) {
-    let binary = root().join("target/x86_64-unknown-linux-musl/release/akl");
+    build_for(Platform::Amd64, base, extra, tags, &[]);
+}
+
+/// The same for `platform`, with more `--build-arg`s (`NAME=value`).
+pub fn build_for(platform: Platform, base: &str, extra: &str, tags: &[&str], args: &[String]) {
+    let binary = root().join(format!("target/{}/release/akl", platform.target()));
     let built = std::fs::metadata(&binary)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| {
@@ -110,11 +149,19 @@ fn build(base: &str, extra: &str, tags: &[&str]) {
     );
     let base_script = root().join("scripts/base-image.sh");
     run(docker().arg("version").stdout(Stdio::null()));
-    run(with_docker_host("sh").arg(base_script).args([base, extra]));
+    run(with_docker_host("sh")
+        .arg(base_script)
+        .args([base, extra, platform.docker()]));
     let mut cmd = docker();
-    cmd.args(["build", "-q", "-f", "docker/Dockerfile", "--build-arg"])
+    cmd.args(["build", "-q", "--platform", platform.docker()])
+        .args(["-f", "docker/Dockerfile", "--build-arg"])
         .arg(format!("BASE_IMAGE={base}"))
-        .args(["--build-arg", "APK_PACKAGES="]);
+        .args(["--build-arg", "APK_PACKAGES="])
+        .arg("--build-arg")
+        .arg(format!("TARGET={}", platform.target()));
+    for arg in args {
+        cmd.args(["--build-arg", arg]);
+    }
     for tag in tags {
         cmd.args(["-t", tag]);
     }

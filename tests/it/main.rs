@@ -4,6 +4,7 @@
 
 mod auth;
 mod certs;
+mod cloud;
 mod compat;
 mod doctor;
 mod env;

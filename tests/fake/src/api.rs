@@ -7,13 +7,13 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use serde_json::{Map, Value, json};
 
 use super::fixture::{AuthKind, Fixture, Item, ItemKind, Producer, RotatedForm, canonical, glob};
 use super::issuers::{Issuers, SshRequest};
-use super::jwt;
+use super::{clouds, jwt};
 
 /// A failed call: status and the `error` text.
 pub type Failure = (u16, String);
@@ -57,6 +57,8 @@ pub struct Backend {
     /// What certificate requests carried as keys (`public-key-data`, `csr-data-base64`,
     /// `key-data-base64`), as sent and decoded.
     pub key_material: Mutex<Vec<String>>,
+    /// Seconds added to the clock STS checks signatures against (`Fake::set_clock_offset`).
+    pub clock_offset: AtomicI64,
 }
 
 /// What a call answers: JSON, or 201 with no body (as deleting credentials does).
@@ -85,6 +87,7 @@ impl Backend {
             issuers: Issuers::new(),
             key_material: Mutex::default(),
             challenges: Mutex::default(),
+            clock_offset: AtomicI64::new(0),
         }
     }
 
@@ -183,6 +186,43 @@ impl Backend {
                 "k8s",
             ) => self.k8s(body, config_name, bound_service_accounts)?,
             (AuthKind::Cert { ca_pem }, "cert") => self.cert(body, access_id, ca_pem)?,
+            (
+                AuthKind::AwsIam {
+                    bound_arns,
+                    bound_account_ids,
+                },
+                "aws_iam",
+            ) => clouds::aws_iam(
+                string(body, "cloud-id")?,
+                jwt::now() + self.clock_offset.load(Ordering::Relaxed),
+                bound_arns,
+                bound_account_ids,
+            )?,
+            (
+                AuthKind::AzureAd {
+                    bound_tenant_id,
+                    audience,
+                    bound_object_ids,
+                },
+                "azure_ad",
+            ) => clouds::azure_ad(
+                string(body, "cloud-id")?,
+                bound_tenant_id,
+                audience,
+                bound_object_ids,
+            )?,
+            (
+                AuthKind::Gcp {
+                    audience,
+                    bound_service_accounts,
+                },
+                "gcp",
+            ) => clouds::gcp(
+                string(body, "cloud-id")?,
+                optional_string(body, "gcp-audience")?,
+                audience,
+                bound_service_accounts,
+            )?,
             (AuthKind::UniversalIdentity { uid_token }, "universal_identity") => {
                 if optional_string(body, "uid-token")? != Some(uid_token.as_str()) {
                     return fail(

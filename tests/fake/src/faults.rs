@@ -11,7 +11,8 @@ use super::http::{Delivery, Response};
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Fault {
-    /// An API command such as `get-secret-value`, or `*` for every command.
+    /// An API command such as `get-secret-value`, a metadata service's endpoint as the
+    /// log names it (`imds:token`, `azure:imds`, …), or `*` for every command.
     pub endpoint: String,
     pub kind: FaultKind,
     /// How many requests fail before the endpoint behaves again.
@@ -47,6 +48,8 @@ pub enum FaultKind {
     Hang,
     /// 401, as for a token that expired since it was issued.
     ExpiredToken,
+    /// 404, as a metadata service answers while it updates or for a missing identity.
+    NotFound,
     /// 200 with an HTML page, as a captive proxy sends.
     HtmlOk,
     /// A `Content-Length` of 200 MiB, a few bytes, then the connection closes.
@@ -110,6 +113,7 @@ pub fn response(fault: &Fault) -> Option<Response> {
             ..Response::new(0, "", "")
         },
         FaultKind::ExpiredToken => error(401, "Unauthorized: access token expired"),
+        FaultKind::NotFound => error(404, "not found"),
         FaultKind::HtmlOk => Response::new(
             200,
             "text/html",

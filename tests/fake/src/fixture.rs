@@ -94,6 +94,44 @@ pub enum AuthKind {
     Cert {
         ca_pem: String,
     },
+    /// A signed, never-sent STS `GetCallerIdentity`, replayed as STS would check it (the
+    /// signature with the caller's secret key, its date, its session token); the caller's
+    /// ARN must match one of `bound_arns` (globs) and its account one of
+    /// `bound_account_ids`, each any when empty.
+    AwsIam {
+        #[serde(default)]
+        bound_arns: Vec<String>,
+        #[serde(default)]
+        bound_account_ids: Vec<String>,
+    },
+    /// A managed identity's access token from the fake's Azure metadata service, signed
+    /// with the fake's own key (Entra's, in this story), for `audience` and issued by
+    /// `https://sts.windows.net/<bound_tenant_id>/`; `bound_object_ids` any when empty.
+    AzureAd {
+        bound_tenant_id: String,
+        #[serde(default = "azure_audience")]
+        audience: String,
+        #[serde(default)]
+        bound_object_ids: Vec<String>,
+    },
+    /// A Google ID token from the fake metadata server (the fake's key as Google's), for
+    /// `audience`; `bound_service_accounts` (emails) any when empty.
+    Gcp {
+        #[serde(default = "gcp_audience")]
+        audience: String,
+        #[serde(default)]
+        bound_service_accounts: Vec<String>,
+    },
+}
+
+/// What an azure_ad auth method expects by default (`--audience`).
+fn azure_audience() -> String {
+    "https://management.azure.com/".into()
+}
+
+/// What a gcp auth method expects by default (`--audience`).
+fn gcp_audience() -> String {
+    "akeyless.io".into()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

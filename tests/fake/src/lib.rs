@@ -7,12 +7,15 @@
 //! a path the real API does not have.
 
 pub mod api;
+pub mod clouds;
 pub mod faults;
 pub mod fixture;
 pub mod http;
 pub mod issuers;
 pub mod jwt;
 pub mod log;
+pub mod metadata;
+pub mod sigv4;
 pub mod tls;
 
 use std::io;
@@ -60,6 +63,37 @@ pub mod identities {
     pub const CIRCLECI_ISSUER: &str = "https://oidc.circleci.com/org/0f6f1b2a";
     pub const BUILDKITE_ISSUER: &str = "https://agent.buildkite.com";
     pub const AZURE_PIPELINES_ISSUER: &str = "https://vstoken.dev.azure.com/0f6f1b2a";
+
+    /// `aws_iam`: the auth method, bound to the IAM user `ci` and the role `ci-runner`
+    /// of this account.
+    pub const AWS_ACCESS_ID: &str = "p-awsiam000012";
+    pub const AWS_ACCOUNT: &str = "123456789012";
+    /// The IAM user `ci`'s long-term keys (bound).
+    pub const AWS_USER_KEY_ID: &str = "AKIAFAKECIUSER000001";
+    pub const AWS_USER_SECRET: &str = "aws-canary-user-secret-0b7e4d1c9a";
+    /// The IAM user `intruder`'s keys (valid, not bound).
+    pub const AWS_INTRUDER_KEY_ID: &str = "AKIAFAKEINTRUDER0002";
+    pub const AWS_INTRUDER_SECRET: &str = "aws-canary-intruder-secret-5c3a77";
+    /// The role the fake's IMDS and container endpoint hand out credentials for.
+    pub const AWS_ROLE: &str = "ci-runner";
+    pub const AWS_ROLE_KEY_ID: &str = "ASIAFAKECIRUNNER0003";
+    pub const AWS_ROLE_SECRET: &str = "aws-canary-role-secret-8e2f6a41";
+    pub const AWS_SESSION_TOKEN: &str = "aws-canary-session-token-3d9c7b15e2";
+    /// What the fake container credentials endpoint takes as `Authorization`.
+    pub const AWS_CONTAINER_TOKEN: &str = "aws-canary-container-authz-6f1e90";
+
+    /// `azure_ad`: the auth method, bound to this tenant and the system-assigned identity.
+    pub const AZURE_AD_ACCESS_ID: &str = "p-azuread00013";
+    pub const AZURE_TENANT: &str = "7d1c2b3a-0000-4000-8000-00000000a2e1";
+    /// The VM's system-assigned identity (bound) and a user-assigned one (not bound).
+    pub const AZURE_SYSTEM_OBJECT_ID: &str = "5b1a4c3e-1111-4000-8000-0000000000aa";
+    pub const AZURE_USER_OBJECT_ID: &str = "9c8d7e6f-2222-4000-8000-0000000000bb";
+    /// What the fake App Service endpoint takes as `X-IDENTITY-HEADER`.
+    pub const AZURE_IDENTITY_HEADER: &str = "azure-canary-identity-header-2b8d41";
+
+    /// `gcp`: the auth method, for audience `akeyless.io` and this service account.
+    pub const GCP_ACCESS_ID: &str = "p-gcpauth00014";
+    pub const GCP_SERVICE_ACCOUNT: &str = "ci-runner@fake-project.iam.gserviceaccount.com";
 }
 
 /// Route prefixes the V2 API is served under, longest first.
@@ -114,6 +148,8 @@ struct Shared {
     latency_ms: AtomicU64,
     /// Every JWT minted, and canaries a test adds (keys it generated).
     minted: Mutex<Vec<String>>,
+    /// The session tokens the fake IMDS handed out.
+    imds_tokens: Mutex<Vec<String>>,
 }
 
 impl Fake {
@@ -135,6 +171,7 @@ impl Fake {
             latency_ms: AtomicU64::new(fixture.latency_ms),
             log: log::Log::default(),
             minted: Mutex::default(),
+            imds_tokens: Mutex::default(),
             backend: Backend::new(fixture),
             v1_root: options.v1_root,
         });
@@ -233,6 +270,15 @@ impl Fake {
         self.shared.faults.set(faults);
     }
 
+    /// Moves the fake's clock (the one STS checks a signature's date against) by
+    /// `seconds`, as a runner whose clock drifted would see it.
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.shared
+            .backend
+            .clock_offset
+            .store(seconds, Ordering::Relaxed);
+    }
+
     pub fn set_latency(&self, latency: Duration) {
         self.shared
             .latency_ms
@@ -259,7 +305,12 @@ impl Fake {
             match &method.kind {
                 AuthKind::AccessKey { access_key } => all.push(access_key.clone()),
                 AuthKind::UniversalIdentity { uid_token } => all.push(uid_token.clone()),
-                AuthKind::Jwt { .. } | AuthKind::K8s { .. } | AuthKind::Cert { .. } => {}
+                AuthKind::Jwt { .. }
+                | AuthKind::K8s { .. }
+                | AuthKind::Cert { .. }
+                | AuthKind::AwsIam { .. }
+                | AuthKind::AzureAd { .. }
+                | AuthKind::Gcp { .. } => {}
             }
         }
         for item in &fixture.items {
@@ -284,6 +335,12 @@ impl Fake {
             [
                 identities::GITHUB_REQUEST_TOKEN,
                 identities::AZURE_ACCESS_TOKEN,
+                identities::AWS_USER_SECRET,
+                identities::AWS_INTRUDER_SECRET,
+                identities::AWS_ROLE_SECRET,
+                identities::AWS_SESSION_TOKEN,
+                identities::AWS_CONTAINER_TOKEN,
+                identities::AZURE_IDENTITY_HEADER,
             ]
             .map(str::to_owned),
         );
@@ -310,6 +367,9 @@ impl Shared {
         }
         if let Some(ci) = req.path.strip_prefix("/_ci/") {
             return self.ci_token(ci, req);
+        }
+        if let Some(response) = self.metadata(req) {
+            return response;
         }
         let error = |status: u16, text: &str| Response::json(status, &json!({ "error": text }));
         let Some((prefix, command)) = PREFIXES

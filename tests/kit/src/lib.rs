@@ -154,6 +154,14 @@ impl Akl<'_> {
         self
     }
 
+    /// Runs `binary` through `runner` (an emulator, for a binary built for another CPU)
+    /// instead of the `akl` cargo built.
+    pub fn emulated(mut self, runner: impl Into<PathBuf>, binary: impl Into<OsString>) -> Self {
+        self.program = runner.into();
+        self.args.insert(0, binary.into());
+        self
+    }
+
     pub fn env(mut self, name: impl Into<OsString>, value: impl AsRef<std::ffi::OsStr>) -> Self {
         self.env.insert(name.into(), value.as_ref().to_owned());
         self
