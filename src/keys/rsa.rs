@@ -13,9 +13,9 @@ use super::ssh::Material;
 /// 3072 bits: what `ssh-keygen -t rsa` makes by default.
 pub const BITS: usize = 3072;
 
-pub fn generate(rng: &SystemRandom) -> Result<Material, KeyError> {
+pub fn generate(rng: &SystemRandom, bits: usize) -> Result<Material, KeyError> {
     let failed = || KeyError("generating an RSA key failed");
-    let key = RsaPrivateKey::new(&mut Ring(rng), BITS).map_err(|_| failed())?;
+    let key = RsaPrivateKey::new(&mut Ring(rng), bits).map_err(|_| failed())?;
     let [p, q] = key.primes() else {
         return Err(failed());
     };
@@ -66,3 +66,26 @@ impl RngCore for Ring<'_> {
 }
 
 impl CryptoRng for Ring<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    use super::*;
+
+    #[test]
+    fn rsa_keys_in_openssh_form() {
+        // 1024 bits keeps this quick under emulation (make test-arm64); the 3072 bits of
+        // real keys are checked with ssh-keygen in tests/it/certs.rs.
+        let material = generate(&SystemRandom::new(), 1024).unwrap();
+        let (public, private) = material.files("t").unwrap();
+        let blob = STANDARD.decode(public.split(' ').nth(1).unwrap()).unwrap();
+        // string "ssh-rsa", mpint e (65537), mpint n (a zero byte, then 128 bytes).
+        assert_eq!(&blob[..11], b"\0\0\0\x07ssh-rsa");
+        assert_eq!(&blob[11..18], [0, 0, 0, 3, 1, 0, 1]);
+        assert_eq!(u32::from_be_bytes(blob[18..22].try_into().unwrap()), 129);
+        assert!(private.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n"));
+        assert_eq!(BITS, 3072, "what ssh-keygen -t rsa makes");
+    }
+}
