@@ -1,10 +1,10 @@
 //! Key pairs made in the job for the certificates Akeyless issuers sign, in the formats
 //! the tools that use them read. Only the public half ever leaves: an SSH public key line,
 //! or a certificate request signed by the key. Pure: no I/O besides the system's
-//! randomness.
+//! randomness, and `ssh-keygen` for the RSA keys ring cannot make (`rsa.rs`).
 //!
-//! - SSH: Ed25519 (RSA for old servers), the private key as OpenSSH writes it
-//!   (`ssh.rs`, by the `ssh-key` crate), so `ssh -i` takes it unchanged.
+//! - SSH: Ed25519, the private key as OpenSSH writes it (`ssh.rs`, by the `ssh-key`
+//!   crate), so `ssh -i` takes it unchanged; RSA for old servers, by OpenSSH itself.
 //! - TLS: P-256, the private key as PKCS#8 PEM, and a PKCS#10 request (`csr.rs`, DER
 //!   from `der.rs`).
 //! - A key file the user gives (`public.rs`): its public half, for an issuer.
@@ -44,7 +44,7 @@ pub const COMMENT: &str = "akl";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SshAlgorithm {
     Ed25519,
-    /// 3072-bit RSA, for servers that take no Ed25519 certificate.
+    /// 3072-bit RSA, for servers that take no Ed25519 certificate: made by `ssh-keygen`.
     Rsa,
 }
 
@@ -56,21 +56,18 @@ pub struct SshKey {
 }
 
 pub fn ssh_key(algorithm: SshAlgorithm) -> Result<SshKey, KeyError> {
-    let rng = SystemRandom::new();
-    let material = match algorithm {
-        SshAlgorithm::Ed25519 => {
-            let mut seed = [0u8; 32];
-            random(&rng, &mut seed)?;
-            let pair = Ed25519KeyPair::from_seed_unchecked(&seed)
-                .map_err(|_| KeyError("generating an Ed25519 key failed"))?;
-            let public = pair.public_key().as_ref().try_into().map_err(|_| {
-                KeyError("generating an Ed25519 key failed: a public key of another size")
-            })?;
-            ssh::Material::Ed25519 { public, seed }
-        }
-        SshAlgorithm::Rsa => rsa::generate(&rng, rsa::BITS)?,
-    };
-    let (public, private) = material.files(COMMENT)?;
+    if algorithm == SshAlgorithm::Rsa {
+        return rsa::generate();
+    }
+    let mut seed = [0u8; 32];
+    random(&SystemRandom::new(), &mut seed)?;
+    let pair = Ed25519KeyPair::from_seed_unchecked(&seed)
+        .map_err(|_| KeyError("generating an Ed25519 key failed"))?;
+    let public =
+        pair.public_key().as_ref().try_into().map_err(|_| {
+            KeyError("generating an Ed25519 key failed: a public key of another size")
+        })?;
+    let (public, private) = ssh::Ed25519 { public, seed }.files(COMMENT)?;
     Ok(SshKey {
         public,
         private: Secret::new(private),

@@ -1,71 +1,61 @@
 //! RSA key pairs, for SSH servers too old to take Ed25519 certificates (`legacy_rsa=true`).
-//! ring signs with RSA but cannot make RSA keys; the `rsa` crate does, with the system's
-//! randomness (through ring, so no second source of it is linked in).
+//! ring signs with RSA but cannot make RSA keys, and the crate that can costs 70 KB of the
+//! 3.5 MB budget (and carries an advisory, RUSTSEC-2023-0071) for an option few jobs use.
+//! A job that talks to such a server runs OpenSSH, and OpenSSH's `ssh-keygen` makes the
+//! key: into a fresh private directory, read back and removed at once. Its command line
+//! holds paths and an empty passphrase, nothing secret.
 
-use ::rsa::RsaPrivateKey;
-use ::rsa::rand_core::{CryptoRng, Error, RngCore};
-use ::rsa::traits::{PrivateKeyParts, PublicKeyParts};
-use ring::rand::{SecureRandom, SystemRandom};
+use std::fs;
+use std::io::ErrorKind;
+use std::process::{Command, Stdio};
 
-use super::KeyError;
-use super::ssh::Material;
+use super::{COMMENT, KeyError, SshKey};
+use crate::secret::Secret;
 
-/// 3072 bits: what `ssh-keygen -t rsa` makes by default.
-pub const BITS: usize = 3072;
+/// What `ssh-keygen -t rsa` makes by default.
+pub const BITS: &str = "3072";
 
-pub fn generate(rng: &SystemRandom, bits: usize) -> Result<Material, KeyError> {
-    let failed = || KeyError("generating an RSA key failed");
-    let key = RsaPrivateKey::new(&mut Ring(rng), bits).map_err(|_| failed())?;
-    let [p, q] = key.primes() else {
-        return Err(failed());
-    };
-    let iqmp = key.crt_coefficient().ok_or_else(failed)?;
-    Ok(Material::Rsa {
-        n: key.n().to_bytes_be(),
-        e: key.e().to_bytes_be(),
-        d: key.d().to_bytes_be(),
-        iqmp: iqmp.to_bytes_be(),
-        p: p.to_bytes_be(),
-        q: q.to_bytes_be(),
+const MISSING: &str = "legacy_rsa=true needs OpenSSH's ssh-keygen on PATH to make the RSA \
+    key: install OpenSSH's client (Alpine and Debian: openssh-client), or drop legacy_rsa=true \
+    for an Ed25519 key";
+const FAILED: &str = "ssh-keygen could not make an RSA key (run `ssh-keygen -t rsa -b 3072` \
+    in the job to see why), or drop legacy_rsa=true for an Ed25519 key";
+
+pub fn generate() -> Result<SshKey, KeyError> {
+    // A directory only this user can enter, under a name nobody could have planted; it
+    // and the key in it are removed when `dir` drops, whatever happens.
+    let dir = tempfile::Builder::new()
+        .prefix("akl-rsa-")
+        .tempdir()
+        .map_err(|_| KeyError("no private directory for ssh-keygen could be made in TMPDIR"))?;
+    let path = dir.path().join("key");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", BITS, "-N", "", "-C", COMMENT, "-f"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| match e.kind() {
+            ErrorKind::NotFound | ErrorKind::PermissionDenied => KeyError(MISSING),
+            _ => KeyError(FAILED),
+        })?;
+    if !status.success() {
+        return Err(KeyError(FAILED));
+    }
+    let private = fs::read_to_string(&path).map_err(|_| KeyError(FAILED))?;
+    let public = fs::read_to_string(path.with_extension("pub")).map_err(|_| KeyError(FAILED))?;
+    let public = public.trim_end().to_owned();
+    // Whatever this ssh-keygen writes (OpenSSH's own format since 7.8, PEM before), ssh
+    // reads; anything else is not a key.
+    if !public.starts_with("ssh-rsa ") || !private.starts_with("-----BEGIN ") {
+        return Err(KeyError(FAILED));
+    }
+    Ok(SshKey {
+        public,
+        private: Secret::new(private),
     })
 }
-
-/// ring's system randomness as the `rand_core` source the `rsa` crate draws from.
-struct Ring<'a>(&'a SystemRandom);
-
-impl RngCore for Ring<'_> {
-    fn next_u32(&mut self) -> u32 {
-        let mut bytes = [0; 4];
-        self.fill_bytes(&mut bytes);
-        u32::from_le_bytes(bytes)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut bytes = [0; 8];
-        self.fill_bytes(&mut bytes);
-        u64::from_le_bytes(bytes)
-    }
-
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        // The system's source does not fail once the process runs (getrandom(2) blocks
-        // only until the kernel is seeded at boot); if it ever did, no key is better than
-        // a predictable one.
-        self.0
-            .fill(dest)
-            .expect("the system's random number generator failed");
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Error> {
-        self.0
-            .fill(dest)
-            // rand_core without std carries only a code: the first of the custom ones.
-            .map_err(|_| {
-                Error::from(std::num::NonZeroU32::MIN.saturating_add(Error::CUSTOM_START - 1))
-            })
-    }
-}
-
-impl CryptoRng for Ring<'_> {}
 
 #[cfg(test)]
 mod tests {
@@ -75,17 +65,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rsa_keys_in_openssh_form() {
-        // 1024 bits keeps this quick under emulation (make test-arm64); the 3072 bits of
-        // real keys are checked with ssh-keygen in tests/it/certs.rs.
-        let material = generate(&SystemRandom::new(), 1024).unwrap();
-        let (public, private) = material.files("t").unwrap();
-        let blob = STANDARD.decode(public.split(' ').nth(1).unwrap()).unwrap();
-        // string "ssh-rsa", mpint e (65537), mpint n (a zero byte, then 128 bytes).
+    fn rsa_keys_from_ssh_keygen_in_openssh_form() {
+        let key = generate().unwrap();
+        let blob = STANDARD
+            .decode(key.public.split(' ').nth(1).unwrap())
+            .unwrap();
+        // string "ssh-rsa", mpint e (65537), mpint n (a zero byte, then 384 bytes).
         assert_eq!(&blob[..11], b"\0\0\0\x07ssh-rsa");
         assert_eq!(&blob[11..18], [0, 0, 0, 3, 1, 0, 1]);
-        assert_eq!(u32::from_be_bytes(blob[18..22].try_into().unwrap()), 129);
-        assert!(private.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n"));
-        assert_eq!(BITS, 3072, "what ssh-keygen -t rsa makes");
+        assert_eq!(u32::from_be_bytes(blob[18..22].try_into().unwrap()), 385);
+        assert!(key.public.ends_with(" akl"));
+        assert!(
+            key.private
+                .expose()
+                .starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+        );
     }
 }

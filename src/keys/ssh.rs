@@ -4,67 +4,31 @@
 //! `ssh-key` crate rather than by hand: a key file `ssh` refuses would only show at deploy
 //! time.
 
-use ssh_key::private::{Ed25519Keypair, Ed25519PrivateKey, KeypairData, RsaKeypair, RsaPrivateKey};
-use ssh_key::public::{Ed25519PublicKey, RsaPublicKey};
-use ssh_key::{LineEnding, Mpint, PrivateKey};
+use ssh_key::private::{Ed25519Keypair, Ed25519PrivateKey, KeypairData};
+use ssh_key::public::Ed25519PublicKey;
+use ssh_key::{LineEnding, PrivateKey};
 
 use super::KeyError;
 
-/// The key material of one pair, as the generators give it. No `Debug`: it is the
-/// private key.
-pub enum Material {
-    /// The 32-byte public key and the 32-byte seed.
-    Ed25519 { public: [u8; 32], seed: [u8; 32] },
-    /// Big-endian unsigned integers; `iqmp` is q⁻¹ mod p.
-    Rsa {
-        n: Vec<u8>,
-        e: Vec<u8>,
-        d: Vec<u8>,
-        iqmp: Vec<u8>,
-        p: Vec<u8>,
-        q: Vec<u8>,
-    },
+/// An Ed25519 pair as ring gives it: the 32-byte public key and the 32-byte seed. No
+/// `Debug`: it is the private key.
+pub struct Ed25519 {
+    pub public: [u8; 32],
+    pub seed: [u8; 32],
 }
 
-impl Material {
+impl Ed25519 {
     /// The public key line without a newline, and the private key file.
     pub fn files(&self, comment: &str) -> Result<(String, String), KeyError> {
         let failed = |_| KeyError("writing the key in OpenSSH's format failed");
-        let key = PrivateKey::new(self.keypair().map_err(failed)?, comment).map_err(failed)?;
+        let pair = KeypairData::Ed25519(Ed25519Keypair {
+            public: Ed25519PublicKey(self.public),
+            private: Ed25519PrivateKey::from_bytes(&self.seed),
+        });
+        let key = PrivateKey::new(pair, comment).map_err(failed)?;
         let public = key.public_key().to_openssh().map_err(failed)?;
         let private = key.to_openssh(LineEnding::LF).map_err(failed)?;
         Ok((public, private.as_str().to_owned()))
-    }
-
-    fn keypair(&self) -> ssh_key::Result<KeypairData> {
-        Ok(match self {
-            Material::Ed25519 { public, seed } => KeypairData::Ed25519(Ed25519Keypair {
-                public: Ed25519PublicKey(*public),
-                private: Ed25519PrivateKey::from_bytes(seed),
-            }),
-            Material::Rsa {
-                n,
-                e,
-                d,
-                iqmp,
-                p,
-                q,
-            } => {
-                let int = |bytes: &[u8]| Mpint::from_positive_bytes(bytes);
-                KeypairData::Rsa(RsaKeypair {
-                    public: RsaPublicKey {
-                        e: int(e)?,
-                        n: int(n)?,
-                    },
-                    private: RsaPrivateKey {
-                        d: int(d)?,
-                        iqmp: int(iqmp)?,
-                        p: int(p)?,
-                        q: int(q)?,
-                    },
-                })
-            }
-        })
     }
 }
 
@@ -77,7 +41,7 @@ mod tests {
         // A throwaway key made with `ssh-keygen -t ed25519 -N '' -C test`, taken apart
         // and written again: the same public line, and a private file that holds the
         // same key (OpenSSH's own file differs only in its random check value).
-        let key = Material::Ed25519 {
+        let key = Ed25519 {
             public: hex("7c3548ed92ca1b6aa0b9718b1caba2b0dbe5355186466bd47b3fa2edd10ec751")
                 .try_into()
                 .unwrap(),

@@ -49,8 +49,8 @@ pub async fn issue(api: &Api, token: &Token, key: &ItemKey) -> FetchResult {
             legacy_rsa,
         } => {
             let pair = match legacy_rsa {
-                // Seconds of arithmetic: on a thread of its own, so the requests already
-                // under way go on meanwhile.
+                // ssh-keygen takes up to seconds: waited for on a thread of its own, so
+                // the requests already under way go on meanwhile.
                 true => tokio::task::spawn_blocking(|| keys::ssh_key(SshAlgorithm::Rsa))
                     .await
                     .map_err(|_| Reason::Certificate("generating an RSA key failed".into()))?,
@@ -387,7 +387,7 @@ mod tests {
         let wrong = fits(Some(&ssh(&["u"], None)), ItemType::Static).unwrap_err();
         assert_eq!(
             wrong.to_string(),
-            "wrong type: the item is a STATIC_SECRET, not an SSH certificate issuer: ssh_user= asks a SSH_CERT_ISSUER for a certificate; point the reference at one, or remove ssh_user="
+            "wrong type: the item is a STATIC_SECRET, not an SSH certificate issuer: ssh_user= asks an item of type SSH_CERT_ISSUER for a certificate; point the reference at one, or remove ssh_user="
         );
     }
 

@@ -93,7 +93,7 @@ impl fmt::Display for Reason {
                 };
                 write!(
                     f,
-                    "wrong type: the item is a {found}, not {}: {option} asks a {} for a certificate; point the reference at one, or remove {option}",
+                    "wrong type: the item is a {found}, not {}: {option} asks an item of type {} for a certificate; point the reference at one, or remove {option}",
                     wanted.described(),
                     wanted.api_name()
                 )

@@ -201,6 +201,47 @@ fn legacy_rsa_gives_an_rsa_key_and_the_legacy_certificate_name() {
 }
 
 #[test]
+fn legacy_rsa_without_ssh_keygen_says_what_to_install_and_leaves_nothing() {
+    let world = World::new();
+    // A PATH with no ssh-keygen on it, and a TMPDIR to see that ssh-keygen's private
+    // directory is gone afterwards either way.
+    let empty = world.dir.path().join("empty-path");
+    let tmp = world.dir.path().join("tmp");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::create_dir_all(&tmp).unwrap();
+    world
+        .akl()
+        .env(
+            "OLD",
+            "akeyless:/ci/ssh-issuer|ssh_user=deploy|legacy_rsa=true",
+        )
+        .env("PATH", &empty)
+        .env("TMPDIR", &tmp)
+        .args(["env"])
+        .run()
+        .code(4)
+        .stderr_has("OLD")
+        .stderr_has("legacy_rsa=true needs OpenSSH's ssh-keygen on PATH")
+        .stderr_has("openssh-client");
+    assert!(!files_dir(&world).join("OLD").exists(), "nothing written");
+    world
+        .akl()
+        .env(
+            "OLD",
+            "akeyless:/ci/ssh-issuer|ssh_user=deploy|legacy_rsa=true",
+        )
+        .env("TMPDIR", &tmp)
+        .args(["env"])
+        .run()
+        .ok();
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "ssh-keygen's directory is removed: {left:?}"
+    );
+}
+
+#[test]
 fn a_tls_certificate_and_chain_that_openssl_verifies() {
     let world = World::new();
     world
