@@ -86,7 +86,7 @@ pub async fn issue(api: &Api, token: &Token, key: &ItemKey) -> FetchResult {
         }
     };
     match issued {
-        Ok(files) => Ok((issuer_of(request), Fetched::Issued(files?))),
+        Ok(files) => Ok((issuer_of(request), Fetched::Issued(Box::new(files?)))),
         Err(ApiError::Status {
             status: 401,
             message,

@@ -18,7 +18,8 @@ pub enum Fetched {
     Text(Secret),
     Json(Value),
     /// A certificate issued for a key pair made in this run: its files as they are.
-    Issued(KeyFiles),
+    /// Boxed, as in `Content`.
+    Issued(Box<KeyFiles>),
 }
 
 impl Fetched {
@@ -48,7 +49,8 @@ impl Fetched {
 pub enum Content {
     Text(Secret),
     File(Blob),
-    KeyFiles(KeyFiles),
+    /// Boxed: two files would make every output of 10,000 references twice as large.
+    KeyFiles(Box<KeyFiles>),
 }
 
 /// A private key and the certificate issued for it, as two files: the variable names
