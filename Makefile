@@ -83,10 +83,11 @@ lint: ## cargo fmt --check, clippy with -D warnings, shellcheck, the module laye
 	shellcheck -s sh $(SH_FILES)
 	python3 scripts/modgraph.py
 
-test: ## Lint, the dependency policy, both static builds, every test (container, SDK and arm64 included: what CI runs)
+test: ## Lint, the dependency policy, both static builds, the demo, every test (container, SDK and arm64 included: what CI runs)
 	@$(DEPS) test
 	$(MAKE) --no-print-directory lint deny check-static docker-up
 	$(MAKE) --no-print-directory check-static TARGET=aarch64-unknown-linux-musl
+	$(MAKE) --no-print-directory demo
 	cargo test --locked --workspace --features akl/container-tests,akl/sdk-tests
 	$(MAKE) --no-print-directory test-arm64
 

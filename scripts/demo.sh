@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 AKL=target/x86_64-unknown-linux-musl/release/akl
 FAKE=target/x86_64-unknown-linux-musl/release/fake-akeyless
-STATE=target/demo
+# Absolute: akl refuses a relative env file (it would land in the checkout).
+STATE="$PWD/target/demo"
 
 # The release profile: the fake shares every dependency akl's own build compiled already.
 cargo build --quiet --release --locked -p fake-akeyless
