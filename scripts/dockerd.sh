@@ -58,6 +58,12 @@ case "${1:-}" in
             [ "$i" -lt 150 ] || { as_root kill -9 "$pid" 2>/dev/null || true; break; }
             sleep 0.2
         done
+        # dockerd leaves its default network namespace mounted in the exec root; unmount
+        # it so nothing of this engine outlives the stop.
+        if grep -qF " $exec_root/netns/default " /proc/mounts; then
+            as_root umount "$exec_root/netns/default" || true
+        fi
+        as_root rm -rf "$exec_root"
         ;;
     *)
         echo "usage: $0 start|stop" >&2
