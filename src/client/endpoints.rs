@@ -127,14 +127,7 @@ impl Endpoints {
             if e.is_timeout() {
                 return Unanswered(format!("no answer within {:.1}s", timeout.as_secs_f64()));
             }
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(inner) = source {
-                text.push_str(": ");
-                text.push_str(&inner.to_string());
-                source = inner.source();
-            }
-            Unanswered(text)
+            Unanswered(super::chain(&e))
         };
         let mut response = request.send().await.map_err(describe)?;
         let status = response.status().as_u16();

@@ -733,16 +733,7 @@ impl Api {
             }
             return ApiError::Transport(format!("no answer within {}s", wait.as_secs()));
         }
-        // reqwest's chain ("error sending request … : connection refused") is the useful
-        // part; it never contains the body.
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(inner) = source {
-            text.push_str(": ");
-            text.push_str(&inner.to_string());
-            source = inner.source();
-        }
-        ApiError::Transport(self.clean(&text))
+        ApiError::Transport(self.clean(&chain(&e)))
     }
 
     /// What a failed answer says: its `error` text when it is JSON, else a description of
@@ -827,6 +818,19 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Capped>
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// An error with its causes, `: `-joined. reqwest's chain ("error sending request … :
+/// connection refused") is the useful part; it never contains a body.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
 }
 
 #[cfg(test)]

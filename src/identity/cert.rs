@@ -13,6 +13,7 @@ use ring::signature::{self, EcdsaKeyPair, RsaKeyPair};
 use crate::client::Api;
 use crate::error::{Error, Kind, Result};
 use crate::files;
+use crate::keys;
 use crate::secret::Secret;
 use crate::settings::vars::{AKEYLESS_CERT_FILE, AKEYLESS_KEY_FILE};
 
@@ -42,9 +43,9 @@ pub async fn answer(
             "point {AKEYLESS_CERT_FILE} at the client certificate (PEM)"
         ))
     })?;
-    if pem_blocks(&cert_pem)
+    if keys::pem_blocks(&String::from_utf8_lossy(&cert_pem))
         .iter()
-        .all(|(label, _)| label != "CERTIFICATE")
+        .all(|(label, der)| *label != "CERTIFICATE" || der.is_none())
     {
         return Err(Error::usage(format!(
             "{AKEYLESS_CERT_FILE}={} holds no PEM certificate",
@@ -94,13 +95,14 @@ impl Key {
         let pem =
             files::read_trusted(path, 1 << 20)?.ok_or_else(|| bad("the file does not exist"))?;
         let rng = SystemRandom::new();
-        for (label, der) in pem_blocks(&pem) {
-            let key = match label.as_str() {
+        for (label, der) in keys::pem_blocks(&String::from_utf8_lossy(&pem)) {
+            let Some(der) = der else { continue };
+            let key = match label {
                 "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der)
                     .map(Key::Rsa)
                     .or_else(|_| ecdsa_pkcs8(&der, &rng).map(Key::Ecdsa)),
                 "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der).map(Key::Rsa),
-                "EC PRIVATE KEY" => match sec1_to_pkcs8(&der) {
+                "EC PRIVATE KEY" => match keys::sec1_to_pkcs8(&der) {
                     Some(pkcs8) => ecdsa_pkcs8(&pkcs8, &rng).map(Key::Ecdsa),
                     None => return Err(bad("an EC key on a curve other than P-256")),
                 },
@@ -135,82 +137,4 @@ fn ecdsa_pkcs8(
 ) -> std::result::Result<EcdsaKeyPair, ring::error::KeyRejected> {
     // The challenge is signed over SHA-256, as Akeyless's client does: on P-256.
     EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, der, rng)
-}
-
-/// The PEM blocks of a file: label and decoded body.
-fn pem_blocks(text: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let text = String::from_utf8_lossy(text);
-    let mut blocks = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let Some(label) = line
-            .trim()
-            .strip_prefix("-----BEGIN ")
-            .and_then(|l| l.strip_suffix("-----"))
-        else {
-            continue;
-        };
-        let end = format!("-----END {label}-----");
-        let body: String = lines
-            .by_ref()
-            .take_while(|l| l.trim() != end)
-            .filter(|l| !l.contains(':')) // headers of old-style encrypted PEM
-            .collect::<Vec<_>>()
-            .concat();
-        if let Ok(der) = STANDARD.decode(body.split_whitespace().collect::<String>()) {
-            blocks.push((label.to_owned(), der));
-        }
-    }
-    blocks
-}
-
-/// Wraps a SEC1 `ECPrivateKey` (what `openssl ecparam -genkey` writes) into the PKCS#8
-/// structure ring reads: `SEQUENCE { 0, AlgorithmIdentifier { ecPublicKey, P-256 },
-/// OCTET STRING { the SEC1 key } }`. Keys on other curves are not wrapped.
-fn sec1_to_pkcs8(sec1: &[u8]) -> Option<Vec<u8>> {
-    const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-    const EC_PUBLIC_KEY: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-    if !sec1.windows(P256.len()).any(|w| w == P256) {
-        return None;
-    }
-    let mut algorithm = EC_PUBLIC_KEY.to_vec();
-    algorithm.extend_from_slice(P256);
-    let mut body = vec![0x02, 0x01, 0x00];
-    body.extend(der(0x30, &algorithm));
-    body.extend(der(0x04, sec1));
-    Some(der(0x30, &body))
-}
-
-/// One DER element: tag, definite length, content.
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    match len {
-        0..=0x7f => out.push(len as u8),
-        0x80..=0xff => out.extend([0x81, len as u8]),
-        _ => out.extend([0x82, (len >> 8) as u8, len as u8]),
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pem_blocks_are_read_with_their_labels() {
-        let pem = b"junk\n-----BEGIN CERTIFICATE-----\nAAEC\nAw==\n-----END CERTIFICATE-----\n";
-        assert_eq!(
-            pem_blocks(pem),
-            [("CERTIFICATE".to_owned(), vec![0, 1, 2, 3])]
-        );
-    }
-
-    #[test]
-    fn der_lengths() {
-        assert_eq!(der(0x04, &[1, 2]), [0x04, 2, 1, 2]);
-        assert_eq!(der(0x04, &[0; 200])[..3], [0x04, 0x81, 200]);
-        assert_eq!(der(0x04, &[0; 300])[..4], [0x04, 0x82, 1, 44]);
-    }
 }

@@ -103,6 +103,47 @@ pub fn pem(label: &str, der: &[u8]) -> String {
     text
 }
 
+/// The PEM blocks of a text: each label, and its body decoded (`None` where it is not
+/// base64). Lines with a `:` are RFC 1421 headers (old-style encrypted PEM), not body.
+pub fn pem_blocks(text: &str) -> Vec<(&str, Option<Vec<u8>>)> {
+    let mut blocks = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let Some(label) = line
+            .trim()
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let end = format!("-----END {label}-----");
+        let body: String = lines
+            .by_ref()
+            .take_while(|l| l.trim() != end)
+            .filter(|l| !l.contains(':'))
+            .flat_map(|l| l.split_whitespace())
+            .collect();
+        blocks.push((label, STANDARD.decode(body).ok()));
+    }
+    blocks
+}
+
+/// Wraps a SEC1 `ECPrivateKey` (what `openssl ecparam -genkey` writes) into the PKCS#8
+/// structure ring reads: `SEQUENCE { 0, AlgorithmIdentifier { ecPublicKey, P-256 },
+/// OCTET STRING { the SEC1 key } }`. Keys on other curves are not wrapped.
+pub fn sec1_to_pkcs8(sec1: &[u8]) -> Option<Vec<u8>> {
+    let p256 = der::oid(der::oids::P256);
+    if !sec1.windows(p256.len()).any(|w| w == p256) {
+        return None;
+    }
+    let algorithm = der::sequence(&[&der::oid(der::oids::EC_PUBLIC_KEY), &p256]);
+    Some(der::sequence(&[
+        &der::small_uint(0),
+        &algorithm,
+        &der::octet_string(sec1),
+    ]))
+}
+
 fn random(rng: &SystemRandom, out: &mut [u8]) -> Result<(), KeyError> {
     rng.fill(out)
         .map_err(|_| KeyError("the system's random number generator failed"))
@@ -137,6 +178,16 @@ mod tests {
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         assert!(pem.lines().all(|l| l.len() <= 64));
         assert_eq!(key.request[0], 0x30);
+    }
+
+    #[test]
+    fn pem_blocks_are_read_with_their_labels() {
+        let pem = "junk\n-----BEGIN CERTIFICATE-----\nAAEC\nAw==\n-----END CERTIFICATE-----\n\
+                   -----BEGIN X-----\nnot base64!\n-----END X-----\n";
+        assert_eq!(
+            pem_blocks(pem),
+            [("CERTIFICATE", Some(vec![0, 1, 2, 3])), ("X", None)]
+        );
     }
 
     #[test]

@@ -3,8 +3,6 @@
 //! key that may travel. The API stores a private key sent in its place with the
 //! certificate, so a private key is read here and only its public half leaves.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use ring::rand::SystemRandom;
 use ring::signature::{
     ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, KeyPair,
@@ -27,10 +25,8 @@ pub enum KeyFile {
 /// RSA or EC P-256/P-384) or an `RSA PRIVATE KEY` (PKCS#1) reduced to its public half.
 pub fn public_pem(text: &str) -> Result<KeyFile, KeyError> {
     let rng = SystemRandom::new();
-    for (label, body) in pem_blocks(text) {
-        let der = STANDARD
-            .decode(&body)
-            .map_err(|_| KeyError("the key file's PEM is not base64"))?;
+    for (label, der) in super::pem_blocks(text) {
+        let der = der.ok_or(KeyError("the key file's PEM is not base64"))?;
         let spki = match label {
             "PUBLIC KEY" => return Ok(KeyFile::Public(super::pem("PUBLIC KEY", &der))),
             "PRIVATE KEY" => match RsaKeyPair::from_pkcs8(&der) {
@@ -87,31 +83,11 @@ fn ec_spki(pkcs8: &[u8], rng: &SystemRandom) -> Result<Vec<u8>, KeyError> {
     ))
 }
 
-/// The PEM blocks of a text: label and base64 body.
-fn pem_blocks(text: &str) -> Vec<(&str, String)> {
-    let mut blocks = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let Some(label) = line
-            .trim()
-            .strip_prefix("-----BEGIN ")
-            .and_then(|l| l.strip_suffix("-----"))
-        else {
-            continue;
-        };
-        let end = format!("-----END {label}-----");
-        let body: String = lines
-            .by_ref()
-            .take_while(|l| l.trim() != end)
-            .flat_map(|l| l.split_whitespace())
-            .collect();
-        blocks.push((label, body));
-    }
-    blocks
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
     use super::*;
 
     #[test]
