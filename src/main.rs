@@ -16,6 +16,7 @@ mod identity;
 mod json;
 mod keys;
 mod mask;
+mod order;
 mod resolve;
 mod run;
 mod secret;

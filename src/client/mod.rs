@@ -14,8 +14,8 @@ mod gateway;
 mod retry;
 mod tls;
 mod token;
+mod values;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,7 @@ pub use error::{ApiError, During};
 pub use gateway::Gateway;
 pub use tls::Anchors;
 pub use token::Token;
+pub use values::{SecretValues, canonical};
 
 /// What `akl` sends as `akeylessclienttype` unless told otherwise.
 pub const CLIENT_TYPE: &str = "akl";
@@ -100,63 +101,6 @@ pub struct ListQuery {
 pub struct Listing {
     pub items: Vec<Map<String, Value>>,
     pub folders: Vec<String>,
-}
-
-/// A static secret's value as a variable holds it, read straight from the batch answer:
-/// no map of JSON values in between (a batch may hold 10,000 of them).
-#[derive(Debug, Clone)]
-pub struct SecretValue(pub Secret);
-
-impl<'de> Deserialize<'de> for SecretValue {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(SecretValueVisitor)
-    }
-}
-
-/// A string (every static secret's value) is copied once, into the `Secret`; anything
-/// else becomes its compact JSON text.
-struct SecretValueVisitor;
-
-impl<'de> serde::de::Visitor<'de> for SecretValueVisitor {
-    type Value = SecretValue;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a secret's value")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<SecretValue, E> {
-        Ok(SecretValue(Secret::new(s)))
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<SecretValue, E> {
-        Ok(SecretValue(Secret::new(b.to_string())))
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<SecretValue, E> {
-        Ok(SecretValue(Secret::new(n.to_string())))
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<SecretValue, E> {
-        Ok(SecretValue(Secret::new(n.to_string())))
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<SecretValue, E> {
-        Ok(SecretValue(Secret::new(Value::from(n).to_string())))
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<SecretValue, E> {
-        Ok(SecretValue(Secret::new("null")))
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<SecretValue, A::Error> {
-        let value = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
-        Ok(SecretValue(Secret::new(json_text(value))))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<SecretValue, A::Error> {
-        let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-        Ok(SecretValue(Secret::new(json_text(value))))
-    }
 }
 
 /// The answer of `describe-item`, reduced to what dispatch needs.
@@ -237,6 +181,10 @@ pub struct Options {
     pub scrub: Vec<Secret>,
     /// Sent as `akeylessclienttype`: auth methods can limit which client types may log in.
     pub client_type: String,
+    /// Whether the environment names a proxy (`HTTPS_PROXY`, …). When it does not, the
+    /// client does not read the environment again to find one: with 10,000 variables,
+    /// each of the nine looks reqwest would make is a scan of them all.
+    pub proxied: bool,
 }
 
 impl Api {
@@ -249,7 +197,11 @@ impl Api {
             ))
         })?;
         headers.insert("akeylessclienttype", client_type);
-        let http = reqwest::Client::builder()
+        let builder = match options.proxied {
+            true => reqwest::Client::builder(),
+            false => reqwest::Client::builder().no_proxy(),
+        };
+        let http = builder
             .use_preconfigured_tls(tls::client_config(&options.anchors)?)
             .user_agent(USER_AGENT)
             .default_headers(headers)
@@ -322,7 +274,7 @@ impl Api {
         token: &Token,
         names: &[&str],
         version: Option<u32>,
-    ) -> Result<HashMap<String, SecretValue>, ApiError> {
+    ) -> Result<SecretValues, ApiError> {
         #[derive(Serialize)]
         struct Batch<'a> {
             names: &'a [&'a str],
@@ -836,17 +788,6 @@ fn chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn batch_values_read_straight_into_text_as_json_text_gives_it() {
-        let answer = r#"{"a":"s\u00e9\n","b":5,"c":true,"d":null,"e":[1,"x"],"f":{"k":1.5,"j":[]},"g":-2,"h":2.5,"i":1e300}"#;
-        let direct: HashMap<String, SecretValue> = serde_json::from_str(answer).unwrap();
-        let values: Map<String, Value> = serde_json::from_str(answer).unwrap();
-        assert_eq!(direct.len(), values.len());
-        for (name, value) in values {
-            assert_eq!(direct[&name].0.expose(), json_text(value), "{name}");
-        }
-    }
 
     fn api(secrets: &[&str]) -> Api {
         Api {

@@ -32,15 +32,15 @@ pub fn file_contents(resolved: &[Resolved]) -> Vec<Secret> {
         .collect()
 }
 
-/// Variables and their values, as an env file holds them.
-pub type Vars = Vec<(String, Secret)>;
+/// Variables and their values, as an env file holds them; the names are the outputs'.
+pub type Vars<'r> = Vec<(&'r str, Secret)>;
 
 /// The variables of `resolved`, the files first written into the directory `dir` gives
 /// (asked only when there are files); and the files' paths.
 pub fn variables(
     resolved: &[Resolved],
     dir: impl FnOnce() -> Result<PathBuf>,
-) -> Result<(Vars, Vec<PathBuf>)> {
+) -> Result<(Vars<'_>, Vec<PathBuf>)> {
     // Each output's files, its own first: `NAME`, then what goes beside it.
     let mut files: Vec<(String, &Blob)> = Vec::new();
     for r in resolved {
@@ -77,7 +77,7 @@ pub fn variables(
                 Content::File(_) => path_of_next(false),
                 Content::KeyFiles(_) => path_of_next(true),
             };
-            (r.var.clone(), value)
+            (r.var.as_str(), value)
         })
         .collect();
     Ok((vars, paths))

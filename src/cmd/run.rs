@@ -280,7 +280,7 @@ fn resolve(env: &Env, overrides: &Overrides) -> Result<Prepared> {
         _ => None,
     };
     Ok(Prepared {
-        vars,
+        vars: vars.into_iter().map(|(n, v)| (n.to_owned(), v)).collect(),
         file_vars,
         contents,
         unset: outcome.unset,

@@ -131,11 +131,7 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
                 .get_secret_values(session.token(), &[item.name.as_str()], version)
                 .await
                 .map_err(|e| failed("get-secret-value", &item.name, e))?;
-            let secret = values
-                .into_iter()
-                .next()
-                .map(|(_, v)| v.0)
-                .unwrap_or_default();
+            let secret = values.into_first().unwrap_or_default();
             let value = secret.expose();
             let out = &item.access.output;
             let text = match out.json || out.jq_expression.is_some() {

@@ -28,9 +28,9 @@ pub struct Parsed {
 /// Renders the variables, sorted by name, after an `unset` line for each of `unset` (the
 /// JSON format has no way to say unset: it leaves them out). Names must be valid and
 /// values free of NUL (the caller checks both and reports them per variable).
-pub fn render(vars: &[(String, Secret)], unset: &[String], format: Format) -> Secret {
-    let mut sorted: Vec<&(String, Secret)> = vars.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+pub fn render<N: AsRef<str>>(vars: &[(N, Secret)], unset: &[String], format: Format) -> Secret {
+    let mut sorted: Vec<(&str, &Secret)> = vars.iter().map(|(n, v)| (n.as_ref(), v)).collect();
+    sorted.sort_by(|a, b| crate::order::cmp(a.0, b.0));
     debug_assert!(
         sorted
             .iter()
@@ -69,7 +69,7 @@ pub fn render(vars: &[(String, Secret)], unset: &[String], format: Format) -> Se
         Format::Json => {
             let map: serde_json::Map<String, serde_json::Value> = sorted
                 .into_iter()
-                .map(|(n, v)| (n.clone(), v.expose().into()))
+                .map(|(n, v)| (n.to_owned(), v.expose().into()))
                 .collect();
             Secret::new(format!("{}\n", serde_json::Value::Object(map)))
         }
@@ -158,7 +158,7 @@ mod tests {
             out.expose(),
             "export A='$x `y` \\z\n!'\nexport B='it'\\''s'\n"
         );
-        assert_eq!(render(&[], &[], Format::Sh).expose(), "");
+        assert_eq!(render::<&str>(&[], &[], Format::Sh).expose(), "");
     }
 
     #[test]

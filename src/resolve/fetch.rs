@@ -18,7 +18,8 @@
 //! At most `CONCURRENCY` requests are in flight at once. Every dynamic secret is asked
 //! once (each answer mints credentials).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
@@ -28,12 +29,13 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
-use crate::client::{Api, ApiError, ListQuery, ProducerArgs, SecretValue, Token};
+use crate::client::{Api, ApiError, ListQuery, ProducerArgs, SecretValues, Token, canonical};
 
 use super::ItemType;
 use super::issue::issue;
 use super::reason::{Reason, classify};
 use super::reference::CertRequest;
+use super::results::Results;
 use super::shape::Fetched;
 
 /// Requests in flight at once: enough to fetch a job's worth of secrets in a round trip
@@ -44,13 +46,32 @@ pub const CONCURRENCY: usize = 16;
 /// One item to fetch: its path, the version, and (for a dynamic secret) the producer's
 /// arguments, if any; two references that differ in these are two fetches. Cheap to
 /// clone (it keys the fetch results of 10,000 references): shared, not copied.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ItemKey {
     pub name: Arc<str>,
     pub version: Option<u32>,
     pub producer: Option<Arc<ProducerArgs>>,
     /// A certificate to have the item (an issuer) sign, for a key pair made for it.
     pub cert: Option<Arc<CertRequest>>,
+}
+
+/// By name first (`order::cmp`: the fast way), then as the fields derive.
+impl Ord for ItemKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        crate::order::cmp(&self.name, &other.name).then_with(|| {
+            (self.version, &self.producer, &self.cert).cmp(&(
+                other.version,
+                &other.producer,
+                &other.cert,
+            ))
+        })
+    }
+}
+
+impl PartialOrd for ItemKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl ItemKey {
@@ -96,7 +117,8 @@ pub struct Minted {
 
 #[derive(Debug, Default)]
 pub struct Fetch {
-    pub items: HashMap<ItemKey, FetchResult>,
+    /// Settled: every result is there to `get`.
+    pub items: Results,
     /// The secrets found in each folder (an error when it could not be walked).
     pub folders: HashMap<FolderKey, Result<Vec<ItemKey>, Reason>>,
     pub minted: Vec<Minted>,
@@ -108,16 +130,6 @@ pub struct Fetch {
 pub(super) struct Listed {
     pub(super) item_type: Result<ItemType, String>,
     latest: Option<i64>,
-}
-
-/// Item names as the API answers them, with or without the leading slash.
-fn canonical(name: &str) -> String {
-    format!("/{}", name.trim_start_matches('/'))
-}
-
-/// Whether `canonical` would leave the name as it is (as it almost always does).
-fn is_canonical(name: &str) -> bool {
-    name.starts_with('/') && !name.starts_with("//")
 }
 
 async fn limited<F: Future>(limit: &Semaphore, f: F) -> F::Output {
@@ -135,7 +147,7 @@ pub async fn fetch(
     let limit = Semaphore::new(CONCURRENCY);
     let limit = &limit;
     let mut out = Fetch {
-        items: HashMap::with_capacity(items.len()),
+        items: Results::with_capacity(items.len()),
         ..Fetch::default()
     };
     let (certs, items): (Vec<ItemKey>, Vec<ItemKey>) =
@@ -163,9 +175,10 @@ pub async fn fetch(
     for (batch, result) in batches {
         match result {
             Ok(values) => {
+                let mut at = 0;
                 for key in batch {
-                    match values.get(&*key.name) {
-                        Some(SecretValue(value)) => {
+                    match values.get_near(&key.name, &mut at) {
+                        Some(value) => {
                             let fetched = Fetched::Text(value.clone());
                             out.items
                                 .insert(key.clone(), Ok((ItemType::Static, fetched)));
@@ -196,6 +209,7 @@ pub async fn fetch(
     }
 
     // What the folders hold joins what is left to fetch, typed by their walk.
+    out.items.settle();
     let mut known: HashMap<String, Listed> = HashMap::new();
     for (folder, walked) in folders.iter().zip(walks) {
         let found = walked.map(|listed| {
@@ -217,6 +231,7 @@ pub async fn fetch(
     unknown.sort();
     unknown.dedup();
     if unknown.is_empty() {
+        out.items.settle();
         return out;
     }
     let types = match types {
@@ -261,6 +276,7 @@ pub async fn fetch(
         }
         out.items.insert(key, result);
     }
+    out.items.settle();
     out
 }
 
@@ -268,14 +284,11 @@ fn is_server_error(e: &ApiError) -> bool {
     matches!(e, ApiError::Status { status, .. } if *status >= 500 || *status == 429)
 }
 
-/// The keys of one batch, and the values by canonical name.
-type Batch<'k> = (
-    Vec<&'k ItemKey>,
-    Result<HashMap<String, SecretValue>, ApiError>,
-);
+/// The keys of one batch, and the answer.
+type Batch<'k> = (Vec<&'k ItemKey>, Result<SecretValues, ApiError>);
 
 /// One `get-secret-value` per distinct version, concurrently; each with its keys and the
-/// values by canonical name.
+/// answer.
 async fn static_batches<'k>(
     api: &Api,
     token: &Token,
@@ -291,15 +304,7 @@ async fn static_batches<'k>(
         let mut names: Vec<&str> = batch.iter().map(|k| &*k.name).collect();
         names.sort_unstable();
         names.dedup();
-        let result = limited(limit, api.get_secret_values(token, &names, version))
-            .await
-            .map(|values| match values.keys().all(|n| is_canonical(n)) {
-                true => values,
-                false => values
-                    .into_iter()
-                    .map(|(name, value)| (canonical(&name), value))
-                    .collect(),
-            });
+        let result = limited(limit, api.get_secret_values(token, &names, version)).await;
         (batch, result)
     }))
     .await
@@ -321,10 +326,11 @@ async fn second_batches(
     for (batch, result) in static_batches(api, token, limit, statics.iter().collect()).await {
         match result {
             Ok(values) => {
+                let mut at = 0;
                 for key in batch {
                     let value = values
-                        .get(&*key.name)
-                        .map(|v| v.0.clone())
+                        .get_near(&key.name, &mut at)
+                        .cloned()
                         .ok_or(Reason::NotFound(None));
                     let value = value.map(|v| (ItemType::Static, Fetched::Text(v)));
                     results.push((key.clone(), value));
@@ -342,9 +348,8 @@ async fn second_batches(
         .await;
         let result = match result {
             Ok(values) => values
-                .into_iter()
-                .find(|(n, _)| canonical(n) == canonical(&key.name))
-                .map(|(_, v)| (ItemType::Static, Fetched::Text(v.0)))
+                .get(&key.name)
+                .map(|v| (ItemType::Static, Fetched::Text(v.clone())))
                 .ok_or(Reason::NotFound(None)),
             Err(e) => refused_static(api, token, limit, key, e, known).await,
         };
@@ -427,9 +432,8 @@ async fn fetch_one(
             match limited(limit, api.get_secret_values(token, &[name], key.version)).await {
                 Ok(values) => {
                     return values
-                        .into_iter()
-                        .find(|(n, _)| canonical(n) == canonical(name))
-                        .map(|(_, v)| (ItemType::Static, Fetched::Text(v.0)))
+                        .get(name)
+                        .map(|v| (ItemType::Static, Fetched::Text(v.clone())))
                         .ok_or(Reason::NotFound(None));
                 }
                 Err(e) => Err(e),
@@ -461,20 +465,28 @@ async fn list_types(
     limit: &Semaphore,
     items: &[ItemKey],
 ) -> HashMap<String, Listed> {
-    let mut dirs: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    // Each folder with how many names it holds and one of them. The items come sorted by
+    // name, so a name asked for twice (two versions) comes twice in a row.
+    let mut dirs: HashMap<&str, (usize, &str)> = HashMap::new();
+    let mut previous = None;
     for key in items {
-        dirs.entry(parent(&key.name)).or_default().insert(&key.name);
+        if previous == Some(&*key.name) {
+            continue;
+        }
+        previous = Some(&*key.name);
+        dirs.entry(parent(&key.name)).or_insert((0, &key.name)).0 += 1;
     }
-    let mut dirs: Vec<(&str, BTreeSet<&str>)> = dirs.into_iter().collect();
-    dirs.sort_by_key(|(_, names)| std::cmp::Reverse(names.len()));
+    let mut dirs: Vec<(&str, (usize, &str))> = dirs.into_iter().collect();
+    // The fullest first, and by path among equals.
+    dirs.sort_unstable_by(|(a, (m, _)), (b, (n, _))| n.cmp(m).then(a.cmp(b)));
     let queries = dirs
         .into_iter()
         .take(SPECULATIVE_LISTINGS)
-        .map(|(dir, names)| ListQuery {
+        .map(|(dir, (names, one))| ListQuery {
             path: dir.to_owned(),
             // A substring filter: the item and any sibling whose name contains its own.
-            filter: match names.first() {
-                Some(only) if names.len() == 1 => only.rsplit('/').next().map(str::to_owned),
+            filter: match names {
+                1 => one.rsplit('/').next().map(str::to_owned),
                 _ => None,
             },
             // Only what the batch cannot fetch: an answer that stays small however many

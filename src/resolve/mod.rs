@@ -14,6 +14,7 @@ mod issue;
 mod outputs;
 mod reason;
 pub mod reference;
+mod results;
 mod revoke;
 pub mod select;
 mod shape;
@@ -131,6 +132,7 @@ pub async fn resolve(session: &mut Session, wanted: Vec<Wanted>) -> Result<Outco
     if !(items.is_empty() && folders.is_empty()) && session.renew().await? {
         let again = fetch::fetch(session.api(), session.token(), items, folders).await;
         fetched.items.extend(again.items);
+        fetched.items.settle();
         fetched.folders.extend(again.folders);
         fetched.minted.extend(again.minted);
     }
@@ -193,11 +195,11 @@ fn still_refused(fetched: &Fetch) -> Option<(String, String)> {
     let items = fetched
         .items
         .iter()
-        .filter_map(|(k, r)| Some((k.name.to_string(), text(r)?)));
+        .filter_map(|(k, r)| text(r).map(|text| (k.name.to_string(), text)));
     let folders = fetched
         .folders
         .iter()
-        .filter_map(|(k, r)| Some((k.path.clone(), text(r)?)));
+        .filter_map(|(k, r)| text(r).map(|text| (k.path.clone(), text)));
     items.chain(folders).min()
 }
 

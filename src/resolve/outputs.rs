@@ -198,8 +198,8 @@ pub fn expand(wanted: Vec<Wanted>, fetch: &Fetch) -> (Vec<Resolved>, Vec<Failure
             }),
         }
     }
-    resolved.sort_by(|a, b| a.var.cmp(&b.var));
-    failed.sort_by(|a, b| a.var.cmp(&b.var));
+    resolved.sort_by(|a, b| crate::order::cmp(&a.var, &b.var));
+    failed.sort_by(|a, b| crate::order::cmp(&a.var, &b.var));
     (resolved, failed)
 }
 

@@ -24,6 +24,7 @@
 //! table-tested; a rejection says what is wrong in words a user can act on.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::client::ProducerArgs;
 
@@ -99,24 +100,10 @@ pub fn is_reference(value: &str) -> bool {
 }
 
 impl Reference {
-    /// A plain item path, as `akl get ci/db` takes it.
-    pub fn item(path: &str) -> Result<Reference, String> {
-        Ok(Reference {
-            item: item_path(path)?.into(),
-            ..Reference::default()
-        })
-    }
-
-    /// Whether this reference makes several variables (a folder or `#*`).
-    pub fn fans_out(&self) -> bool {
-        self.fan_out || self.folder.is_some()
-    }
-}
-
-impl Default for Reference {
-    fn default() -> Self {
+    /// The whole value of `item`, with no option.
+    fn of(item: Arc<str>) -> Self {
         Reference {
-            item: "/".into(),
+            item,
             folder: None,
             field: Vec::new(),
             fan_out: false,
@@ -127,6 +114,22 @@ impl Default for Reference {
             producer: None,
             cert: None,
         }
+    }
+
+    /// A plain item path, as `akl get ci/db` takes it.
+    pub fn item(path: &str) -> Result<Reference, String> {
+        Ok(Reference::of(item_path(path)?))
+    }
+
+    /// Whether this reference makes several variables (a folder or `#*`).
+    pub fn fans_out(&self) -> bool {
+        self.fan_out || self.folder.is_some()
+    }
+}
+
+impl Default for Reference {
+    fn default() -> Self {
+        Reference::of("/".into())
     }
 }
 
@@ -151,14 +154,11 @@ pub fn parse(text: &str) -> Result<Reference, String> {
     } else {
         (path, None)
     };
-    let mut reference = Reference {
-        item: match folder {
-            Some(_) if path.trim_start_matches('/').is_empty() => "/".into(),
-            _ => item_path(path)?.into(),
-        },
-        folder,
-        ..Reference::default()
-    };
+    let mut reference = Reference::of(match folder {
+        Some(_) if path.trim_start_matches('/').is_empty() => "/".into(),
+        _ => item_path(path)?,
+    });
+    reference.folder = folder;
     match field {
         Some("*") => reference.fan_out = true,
         Some(field) => reference.field = field_path(field)?,
@@ -427,23 +427,36 @@ fn check_combinations(r: &Reference) -> Result<(), String> {
 }
 
 /// `path/to/secret` or `/path/to/secret` → `/path/to/secret`.
-fn item_path(path: &str) -> Result<String, String> {
-    let path = path.trim_start_matches('/');
-    if path.is_empty() {
+fn item_path(path: &str) -> Result<Arc<str>, String> {
+    let name = path.trim_start_matches('/');
+    if name.is_empty() {
         return Err("it names no item: write akeyless://path/to/secret".into());
     }
-    if path.split('/').any(str::is_empty) {
+    // Checked by bytes where it can be: a job may hold 10,000 references.
+    let doubled = name
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'/' && w[1] == b'/');
+    if doubled || name.ends_with('/') {
         return Err(format!(
-            "the item path `/{path}` has an empty segment (`//` or a trailing `/`)"
+            "the item path `/{name}` has an empty segment (`//` or a trailing `/`)"
         ));
     }
-    if path.chars().any(char::is_control) {
+    let control = match name.is_ascii() {
+        true => name.bytes().any(|b| b.is_ascii_control()),
+        false => name.chars().any(char::is_control),
+    };
+    if control {
         return Err("the item path contains a control character".into());
     }
-    if path != path.trim() {
+    if name.starts_with(char::is_whitespace) || name.ends_with(char::is_whitespace) {
         return Err("the item path starts or ends with whitespace".into());
     }
-    Ok(format!("/{path}"))
+    // `/name`: the text itself when it has that slash, copied once.
+    Ok(match path.len() > name.len() {
+        true => path[path.len() - name.len() - 1..].into(),
+        false => format!("/{name}").into(),
+    })
 }
 
 /// `a.b.0` → `["a", "b", "0"]`.

@@ -5,20 +5,65 @@
 //! process's own.
 
 use std::ffi::{OsStr, OsString};
+use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
 
 use crate::error::{Error, Result};
 
-/// Sorted by name, one entry per name. A vector of boxed strings rather than a map: the
-/// snapshot lives for the whole run, and a job with 10,000 references holds 10,000 of
-/// them; this is 32 bytes an entry where a `BTreeMap<String, OsString>` takes about 70.
+/// Sorted by name, one entry per name. Every name lives in one string and every value in
+/// one buffer, so that a job with 10,000 references costs three allocations rather than
+/// two a variable: the process's variables come in one read of `/proc/self/environ`.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
-    vars: Vec<(Box<str>, Box<OsStr>)>,
+    names: String,
+    values: Vec<u8>,
+    vars: Vec<Entry>,
+}
+
+/// Where a variable's name is in `names` and its value in `values`.
+#[derive(Debug, Clone)]
+struct Entry {
+    name: Range<usize>,
+    value: Range<usize>,
 }
 
 impl Env {
+    /// The environment the process started with. `akl` changes none of its own variables
+    /// before this, so the kernel's copy of the block is the same as `std::env`'s; where
+    /// `/proc` is not mounted, `std::env` is read instead.
     pub fn from_process() -> Self {
-        Self::from_pairs(std::env::vars_os())
+        match std::fs::read("/proc/self/environ") {
+            Ok(block) => Self::from_block(block),
+            Err(_) => Self::from_pairs(std::env::vars_os()),
+        }
+    }
+
+    /// From `NAME=value` entries, each ended by a NUL. As the C library and `std` read
+    /// them, a name ends at the first `=` after its first byte, and an entry without one
+    /// is no variable. The block itself holds the values: only the names are copied.
+    fn from_block(block: Vec<u8>) -> Self {
+        let mut env = Env {
+            values: block,
+            ..Env::default()
+        };
+        let mut start = 0;
+        while start < env.values.len() {
+            let entry = &env.values[start..];
+            let len = entry.iter().position(|&b| b == 0).unwrap_or(entry.len());
+            let entry = &entry[..len];
+            let eq = entry.iter().skip(1).position(|&b| b == b'=').map(|i| i + 1);
+            if let Some(name) = eq.and_then(|eq| std::str::from_utf8(&entry[..eq]).ok()) {
+                let at = env.names.len();
+                env.names.push_str(name);
+                env.vars.push(Entry {
+                    name: at..env.names.len(),
+                    value: start + name.len() + 1..start + len,
+                });
+            }
+            start += len + 1;
+        }
+        env.settle();
+        env
     }
 
     /// Variables whose names are not UTF-8 are dropped: they can be neither settings nor
@@ -29,21 +74,57 @@ impl Env {
         K: Into<OsString>,
         V: Into<OsString>,
     {
-        let mut vars: Vec<(Box<str>, Box<OsStr>)> = pairs
-            .into_iter()
-            .filter_map(|(k, v)| Some((k.into().into_string().ok()?.into(), v.into().into())))
-            .collect();
+        let mut env = Env::default();
+        for (name, value) in pairs {
+            env.push(&name.into(), &value.into());
+        }
+        env.settle();
+        env
+    }
+
+    /// Adds a variable at the end, unsorted; a name that is not UTF-8 is dropped.
+    fn push(&mut self, name: &OsStr, value: &OsStr) {
+        if let Some(name) = name.to_str() {
+            let entry = self.append(name, value);
+            self.vars.push(entry);
+        }
+    }
+
+    /// Stores a name and a value, and says where they are.
+    fn append(&mut self, name: &str, value: &OsStr) -> Entry {
+        let at = (self.names.len(), self.values.len());
+        self.names.push_str(name);
+        self.values.extend_from_slice(value.as_bytes());
+        Entry {
+            name: at.0..self.names.len(),
+            value: at.1..self.values.len(),
+        }
+    }
+
+    /// Sorts by name, the last given of a name kept.
+    fn settle(&mut self) {
+        let names = &self.names;
         // Stable: equal names keep their order, so the last one given is last of its run.
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        vars.reverse();
-        vars.dedup_by(|later, earlier| later.0 == earlier.0);
-        vars.reverse();
-        vars.shrink_to_fit();
-        Env { vars }
+        self.vars
+            .sort_by(|a, b| crate::order::cmp(&names[a.name.clone()], &names[b.name.clone()]));
+        self.vars.reverse();
+        self.vars
+            .dedup_by(|later, earlier| names[later.name.clone()] == names[earlier.name.clone()]);
+        self.vars.reverse();
+        self.vars.shrink_to_fit();
+    }
+
+    fn name(&self, entry: &Entry) -> &str {
+        &self.names[entry.name.clone()]
+    }
+
+    fn value(&self, entry: &Entry) -> &OsStr {
+        OsStr::from_bytes(&self.values[entry.value.clone()])
     }
 
     fn find(&self, name: &str) -> std::result::Result<usize, usize> {
-        self.vars.binary_search_by(|(k, _)| (**k).cmp(name))
+        self.vars
+            .binary_search_by(|e| crate::order::cmp(self.name(e), name))
     }
 
     /// A setting's value. Unset and empty are the same thing: CI systems routinely define
@@ -62,7 +143,7 @@ impl Env {
 
     /// Sets a variable in the snapshot (the `akeyless` compatibility flags map onto it).
     pub fn set(&mut self, name: &str, value: &str) {
-        let entry = (name.into(), OsStr::new(value).into());
+        let entry = self.append(name, OsStr::new(value));
         match self.find(name) {
             Ok(i) => self.vars[i] = entry,
             Err(i) => self.vars.insert(i, entry),
@@ -82,12 +163,12 @@ impl Env {
 
     /// A variable's raw value, whatever it holds.
     pub fn raw(&self, name: &str) -> Option<&OsStr> {
-        self.find(name).ok().map(|i| &*self.vars[i].1)
+        self.find(name).ok().map(|i| self.value(&self.vars[i]))
     }
 
     /// Every variable, in name order, with its raw value.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &OsStr)> {
-        self.vars.iter().map(|(k, v)| (&**k, &**v))
+        self.vars.iter().map(|e| (self.name(e), self.value(e)))
     }
 }
 
@@ -133,6 +214,30 @@ mod tests {
         let want = [("AA", "5"), ("B", "3"), ("C", "6")].map(|(k, v)| (k, OsStr::new(v)));
         assert_eq!(all, want);
         assert_eq!(env.count(), 3);
+    }
+
+    #[test]
+    fn the_block_reads_as_the_c_library_reads_it() {
+        let block = b"B=1\0=X=2\0NOEQ\0A=a=b\0\xff=3\0B=4\0E=\0C=\xfe\0Z=9";
+        let env = Env::from_block(block.to_vec());
+        let all: Vec<(&str, &[u8])> = env.iter().map(|(k, v)| (k, v.as_bytes())).collect();
+        let want: [(&str, &[u8]); 6] = [
+            ("=X", b"2"),
+            ("A", b"a=b"),
+            ("B", b"4"),
+            ("C", b"\xfe"),
+            ("E", b""),
+            ("Z", b"9"),
+        ];
+        assert_eq!(all, want);
+    }
+
+    #[test]
+    fn the_process_block_is_what_std_reads() {
+        let from_std = Env::from_pairs(std::env::vars_os());
+        let own = Env::from_process();
+        assert!(own.count() > 0);
+        assert!(own.iter().eq(from_std.iter()));
     }
 
     #[test]

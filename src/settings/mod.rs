@@ -75,6 +75,8 @@ pub struct Settings {
     pub client_type: String,
     /// The passwords in the proxy variables: scrubbed from messages like credentials.
     pub proxy_secrets: Vec<Secret>,
+    /// Whether any proxy variable is set.
+    pub proxied: bool,
 }
 
 /// Extra CA certificates to trust, and the variable that gave them.
@@ -117,6 +119,7 @@ impl Settings {
             timeout: deadline(env)?,
             client_type: client_type(env)?,
             proxy_secrets: proxy_secrets(env),
+            proxied: PROXY_VARS.iter().any(|var| env.raw(var).is_some()),
         })
     }
 
@@ -139,6 +142,7 @@ impl Settings {
             timeout: self.timeout,
             scrub,
             client_type: self.client_type.clone(),
+            proxied: self.proxied,
         })
     }
 
