@@ -32,9 +32,33 @@ pub struct Session {
 impl Session {
     /// Logs in (or takes the ready token) with the client `settings` describe.
     pub async fn start(settings: &Settings) -> Result<Session> {
+        Self::begin(settings, false).await
+    }
+
+    /// `start`, for a fetch: a second connection opens while the login is answered, for
+    /// the two requests the fetch begins with.
+    pub async fn start_for_fetch(settings: &Settings) -> Result<Session> {
+        Self::begin(settings, true).await
+    }
+
+    async fn begin(settings: &Settings, spare: bool) -> Result<Session> {
         let mut api = settings.client()?;
         let endpoints = settings.endpoints()?;
-        let (token, login) = login(&mut api, &endpoints, &settings.credentials).await?;
+        let spare = (spare && !matches!(settings.credentials, Credentials::Token { .. }))
+            .then(|| api.spare());
+        let login = login(&mut api, &endpoints, &settings.credentials);
+        let (token, login) = match spare {
+            None => login.await?,
+            // Once the login's own connection is under way: the spare's handshake must
+            // not hold it up.
+            Some(spare) => {
+                let open = async move {
+                    tokio::task::yield_now().await;
+                    spare.open();
+                };
+                futures_util::future::join(login, open).await.0?
+            }
+        };
         Ok(Session {
             api,
             endpoints,

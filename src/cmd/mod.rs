@@ -201,9 +201,9 @@ impl Resolution {
     }
 }
 
-/// Logs in.
+/// Logs in, for a fetch.
 async fn login(env: &Env, overrides: &Overrides) -> Result<Session> {
-    Session::start(&Settings::from_env(env, overrides)?).await
+    Session::start_for_fetch(&Settings::from_env(env, overrides)?).await
 }
 
 /// How a command fails for references that could not be resolved.

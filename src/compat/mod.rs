@@ -209,7 +209,7 @@ async fn list_items(env: &mut Env, args: ListArgs) -> Result<ExitCode> {
     };
     let listing = session
         .api()
-        .list_items(session.token(), &query)
+        .list_items::<Map<String, Value>>(session.token(), &query)
         .await
         .map_err(|e| failed("list-items", &args.path, e))?;
     let listed = Listed {

@@ -1,11 +1,17 @@
 //! Writing a file of secrets: atomic, 0600 in a 0700 directory that passes `files`'s rule
 //! (ours or root's, writable by nobody else).
 //!
-//! The file is written to a temporary file in the same directory, synced, and renamed over
-//! the target, so a reader sees the old file or the new one, never half of one. An
-//! existing target must be a regular file: a device or a link is refused, not replaced.
+//! The file is written to a temporary file in the same directory and renamed over the
+//! target, so a reader sees the old file or the new one, never half of one. An existing
+//! target must be a regular file: a device or a link is refused, not replaced.
+//!
+//! Nothing is synced to the disk: every file written here (the env file, the files of
+//! outputs, the record of credentials to revoke, a kept token) is read by the same job on
+//! the same machine, which sees it whole once renamed, and a crash of the machine ends
+//! the job and every use of them. An fsync on a busy runner's disk costs milliseconds to
+//! tens of milliseconds, for nothing.
 
-use std::fs::{self, DirBuilder, File};
+use std::fs::{self, DirBuilder};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
@@ -80,17 +86,12 @@ pub fn write_bytes(path: &Path, content: &[u8]) -> Result<(), WriteError> {
             "cannot create a temporary file next to {shown}"
         )))?;
     file.write_all(content)
-        .and_then(|()| file.as_file().sync_all())
         .map_err(fail(format!("cannot write {shown}")))?;
     // On failure the temporary file is removed when `file` drops: nothing half-written.
     file.persist(path).map_err(|e| WriteError::Io {
         message: format!("cannot replace {shown}"),
         source: e.error,
     })?;
-    // Make the rename itself durable; a directory that cannot be synced is not an error.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
     Ok(())
 }
 
@@ -194,7 +195,7 @@ mod tests {
         }
         let long_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
         for f in [&stale, &other] {
-            File::options()
+            fs::File::options()
                 .write(true)
                 .open(f)
                 .unwrap()

@@ -26,10 +26,12 @@ use std::sync::Arc;
 
 use futures_util::future::{Either, join, join_all, select};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use crate::client::{Api, ApiError, ListQuery, ProducerArgs, SecretValues, Token, canonical};
+use crate::client::{
+    Api, ApiError, ItemSummary, ListQuery, ProducerArgs, SecretValues, Token, canonical,
+};
 
 use super::ItemType;
 use super::issue::issue;
@@ -498,8 +500,10 @@ async fn list_types(
             one_page: true,
         });
     let listings =
-        join_all(queries.map(|q| async move { limited(limit, api.list_items(token, &q)).await }))
-            .await;
+        join_all(queries.map(|q| async move {
+            limited(limit, api.list_items::<ItemSummary>(token, &q)).await
+        }))
+        .await;
     listings
         .into_iter()
         .flatten()
@@ -525,7 +529,7 @@ pub(super) async fn walk(
         one_page: false,
     };
     let prefix = format!("{}/", folder.path.trim_end_matches('/'));
-    match limited(limit, api.list_items(token, &query)).await {
+    match limited(limit, api.list_items::<ItemSummary>(token, &query)).await {
         Ok(listing) => {
             let mut found: Vec<(String, Listed)> = listing
                 .items
@@ -550,12 +554,12 @@ pub(super) async fn walk(
 }
 
 /// An item of a listing: its canonical name and what it is.
-fn listed(item: &Map<String, Value>) -> Option<(String, Listed)> {
-    let name = item.get("item_name")?.as_str()?;
-    let item_type = item.get("item_type")?.as_str()?;
+fn listed(item: &ItemSummary) -> Option<(String, Listed)> {
+    let name = item.item_name.as_str()?;
+    let item_type = item.item_type.as_str()?;
     let item_type =
         ItemType::from_api(item_type).ok_or_else(|| crate::error::printable(item_type, 60));
-    let latest = item.get("last_version").and_then(Value::as_i64);
+    let latest = item.last_version.as_i64();
     Some((canonical(name), Listed { item_type, latest }))
 }
 

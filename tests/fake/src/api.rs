@@ -52,6 +52,9 @@ pub struct Backend {
     /// The fixture's items by name: the fake answers in constant time per name, so a
     /// benchmark with 10,000 items measures the client, not the fake.
     index: HashMap<String, usize>,
+    /// The fixture's items in name order, so that a listing reads its folder's range
+    /// rather than every item.
+    sorted: Vec<usize>,
     /// The CAs of the SSH and PKI issuers.
     pub issuers: Issuers,
     /// What certificate requests carried as keys (`public-key-data`, `csr-data-base64`,
@@ -76,8 +79,11 @@ impl Backend {
             .enumerate()
             .map(|(i, item)| (canonical(&item.name), i))
             .collect();
+        let mut sorted: Vec<usize> = (0..fixture.items.len()).collect();
+        sorted.sort_by(|&a, &b| fixture.items[a].name.cmp(&fixture.items[b].name));
         Backend {
             index,
+            sorted,
             fixture,
             sessions: Mutex::default(),
             serial: AtomicU64::new(1),
@@ -1021,10 +1027,15 @@ impl Backend {
         };
         let added = self.added.lock().unwrap();
         let inside = format!("{folder}/");
-        let mut items: Vec<&Item> = self
-            .fixture
-            .items
+        let fixed = &self.fixture.items;
+        let first = self
+            .sorted
+            .partition_point(|&i| fixed[i].name.as_str() < inside.as_str());
+        let in_folder = self.sorted[first..]
             .iter()
+            .map(|&i| &fixed[i])
+            .take_while(|i| i.name.starts_with(&inside));
+        let mut items: Vec<&Item> = in_folder
             .chain(added.iter())
             .filter(|i| {
                 let Some(rest) = i.name.strip_prefix(&inside) else {
