@@ -269,11 +269,21 @@ def bench_plan(fake, work, latency=20):
     fake.latency(latency)
     rtt = round_trip_ms(fake)
     print(f"  one round trip at {latency} ms: {rtt:.1f} ms", file=sys.stderr)
+    # Round-robin, one run of each set in turn: a machine that slows down for a while
+    # slows every set alike, and the differences the targets compare stay fair.
+    sets = {label: akl_env(fake, work, refs) for label, refs in plan_sets().items()}
+    times = {label: [] for label in sets}
+    requests = dict.fromkeys(sets, 0)
+    for _ in range(RUNS["akl"]):
+        for label, (argv, env) in sets.items():
+            fake.clear()
+            times[label].append(timed(argv, env))
+            requests[label] += fake.requests()
     rows = {}
-    for label, refs in plan_sets().items():
-        row = measure(fake, RUNS["akl"], *akl_env(fake, work, refs))
-        rows[label] = row | {"latency_ms": latency}
-        print(f"  {label}: {row['ms']:.0f} ms, {row['requests']:.1f} requests", file=sys.stderr)
+    for label in sets:
+        rows[label] = {"ms": statistics.median(times[label]) * 1000,
+                       "requests": requests[label] / RUNS["akl"], "latency_ms": latency}
+        print(f"  {label}: {rows[label]['ms']:.0f} ms, {rows[label]['requests']:.1f} requests", file=sys.stderr)
     fake.latency(0)
     # The floors: the round trips each set needs at least (log in, the batch, then what
     # the batch could not answer; a folder: log in, the walk, the batch).
@@ -481,7 +491,8 @@ def leaks(out, secrets):
     return count
 
 
-def bench_mask_row(work, label, secrets, output, megabytes):
+def mask_case(work, label, secrets, output, megabytes):
+    """A masking row's output (cached) and the two commands it times."""
     # Each row draws its own output, so a cached file is the one a fresh run would make.
     rng = random.Random(f"{DATA_VERSION} {label}")
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -489,19 +500,35 @@ def bench_mask_row(work, label, secrets, output, megabytes):
     placed_file = data.with_suffix(".placed")
     if not data.exists() or not placed_file.exists():
         placed_file.write_text(str(make_output(data, megabytes, secrets, rng, POOLS[output](rng))))
-    placed = int(placed_file.read_text())
-    size = data.stat().st_size
     env_file = env_file_for(work, label, secrets)
-    akl = [str(AKL), "run", "--env-file", str(env_file), "--", "cat", str(data)]
-    floor = ["sh", "-c", f"cat '{data}' | cat"]
-    floor_s = statistics.median(timed_quiet(floor) for _ in range(MASK_RUNS))
-    akl_s = statistics.median(timed_quiet(akl) for _ in range(MASK_RUNS))
-    out = subprocess.run(akl, capture_output=True, check=True).stdout
-    return {"label": label, "bytes": size, "secrets": len(secrets), "output": output,
-            "secrets_in_output": placed, "masked_occurrences": out.count(b"[MASKED]"),
-            "leaked": leaks(out, secrets),
+    return {"label": label, "secrets": secrets, "output": output, "data": data,
+            "placed": int(placed_file.read_text()),
+            "akl": [str(AKL), "run", "--env-file", str(env_file), "--", "cat", str(data)],
+            "floor": ["sh", "-c", f"cat '{data}' | cat"]}
+
+
+def bench_mask_rows(cases):
+    """Every row's floor and akl run, the rows in turn, MASK_RUNS times: a machine that
+    slows down for a while slows every row alike, so the rows compare fairly (short
+    secrets against long ones above all)."""
+    times = {c["label"]: {"floor": [], "akl": []} for c in cases}
+    for _ in range(MASK_RUNS):
+        for c in cases:
+            times[c["label"]]["floor"].append(timed_quiet(c["floor"]))
+            times[c["label"]]["akl"].append(timed_quiet(c["akl"]))
+    rows = {}
+    for c in cases:
+        size = c["data"].stat().st_size
+        floor_s = statistics.median(times[c["label"]]["floor"])
+        akl_s = statistics.median(times[c["label"]]["akl"])
+        out = subprocess.run(c["akl"], capture_output=True, check=True).stdout
+        rows[c["label"]] = {
+            "label": c["label"], "bytes": size, "secrets": len(c["secrets"]), "output": c["output"],
+            "secrets_in_output": c["placed"], "masked_occurrences": out.count(b"[MASKED]"),
+            "leaked": leaks(out, c["secrets"]),
             "floor_mb_per_s": size / floor_s / 1e6, "akl_mb_per_s": size / akl_s / 1e6,
-            "ratio": floor_s / akl_s, "akl_max_rss_kib": max_rss_kib(akl)}
+            "ratio": floor_s / akl_s, "akl_max_rss_kib": max_rss_kib(c["akl"])}
+    return rows
 
 
 def first_seen(argv, text, stamp, env=None):
@@ -568,11 +595,11 @@ def bench_mask(work, only=()):
     """Every masking row, or those whose label contains one of `only` ("latency" and
     "big" select the latency rows and the 10 MiB value)."""
     sets = secret_sets(random.Random(42))
-    rows = {}
-    for label, which, output, megabytes in MASK_ROWS:
-        if only and not any(o in label for o in only):
-            continue
-        rows[label] = r = bench_mask_row(work, label, sets[which], output, megabytes)
+    cases = [mask_case(work, label, sets[which], output, megabytes)
+             for label, which, output, megabytes in MASK_ROWS
+             if not only or any(o in label for o in only)]
+    rows = bench_mask_rows(cases)
+    for label, r in rows.items():
         print(f"  {label}: {r['akl_mb_per_s']:.0f} MB/s (floor {r['floor_mb_per_s']:.0f} MB/s), "
               f"{r['akl_max_rss_kib'] / 1024:.1f} MiB, {r['masked_occurrences']} masked, {r['leaked']} leaked",
               file=sys.stderr)
@@ -678,7 +705,7 @@ def markdown(info, resolve, plan, memory, size, mask, checks):
             "so this flatters the old flow. *Floor*: two round trips at the injected latency.", ""]
     out += resolve_table(resolve)
     out += ["", "## The fetch plan", "",
-            f"akl env at {plan['latency_ms']} ms per request, median of {RUNS['akl']} runs, beside the round trips "
+            f"akl env at {plan['latency_ms']} ms per request, median of {RUNS['akl']} runs (the sets in turn), beside the round trips "
             "each set cannot do without: log in, the batch, then one wave for what the batch could not answer "
             "(a folder: log in, the walk, the batch). A round trip is what the bench measures one to be in the "
             f"same run: **{plan['rtt_ms']:.1f} ms**, the median of 15 get-secret-value requests on a kept-alive "
@@ -702,7 +729,7 @@ def markdown(info, resolve, plan, memory, size, mask, checks):
 
 def mask_markdown(mask):
     out = ["Each output through `akl run -- cat FILE` (masking on) and through the floor, `cat FILE | cat`, "
-           f"both writing to /dev/null; medians of {MASK_RUNS} runs. The secrets sit after `token=` once every "
+           f"both writing to /dev/null; medians of {MASK_RUNS} runs, every row's in turn. The secrets sit after `token=` once every "
            "1/n of the output; *leaked* counts those that came through in clear.", "",
            "| output | floor | `akl run` | akl / floor | akl peak RSS | masked, of placed | leaked |",
            "|---|---|---|---|---|---|---|"]
