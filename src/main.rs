@@ -27,14 +27,16 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Opened first: once the process is not dumpable, only root may open its /proc files.
+    let environ = settings::EnvBlock::open();
     // `akl` holds secrets, tokens and keys in memory: no core dump, no ptrace by other
     // processes of the same user, whatever crashes.
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     // The image links `akeyless` to this binary for pipelines written for ci_base.
     let outcome = if compat::invoked() {
-        compat::main()
+        compat::main(environ)
     } else {
-        cmd::run(cli::Cli::parse())
+        cmd::run(cli::Cli::parse(), environ)
     };
     match outcome {
         Ok(code) => code,

@@ -17,6 +17,7 @@ mod tls;
 mod token;
 mod values;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -65,6 +66,8 @@ pub struct Api {
     /// Requests sent, for the summary line.
     requests: AtomicUsize,
     client_type: String,
+    /// The connection `Spare::open` asks for (`spare.rs`).
+    spares: Arc<spare::Spares>,
 }
 
 /// A login: the token, when it expires (seconds since the epoch, if the answer says),
@@ -105,30 +108,62 @@ pub struct Listing<T = Map<String, Value>> {
 }
 
 /// What the fetch plan reads of a listed item; the other fields are skipped, not parsed.
-/// Each as any JSON value, so that one malformed item does not fail the listing.
-#[derive(Debug, Deserialize)]
+/// Each as any JSON value, and a field given twice keeps its last value (as a map of the
+/// item would), so that one malformed item does not fail the listing.
+#[derive(Debug, Default)]
 pub struct ItemSummary {
-    #[serde(default)]
     pub item_name: Value,
-    #[serde(default)]
     pub item_type: Value,
-    #[serde(default)]
     pub last_version: Value,
+}
+
+impl<'de> Deserialize<'de> for ItemSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ItemSummary;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a listed item")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ItemSummary, A::Error> {
+                let mut item = ItemSummary::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match &*key {
+                        "item_name" => item.item_name = map.next_value()?,
+                        "item_type" => item.item_type = map.next_value()?,
+                        "last_version" => item.last_version = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(item)
+            }
+        }
+        d.deserialize_map(Fields)
+    }
 }
 
 /// Opens a second connection to the gateway, for the first requests that go two at a time
 /// (`spare.rs` says how).
-#[derive(Debug)]
 pub struct Spare {
     http: reqwest::Client,
     origin: String,
+    spares: Arc<spare::Spares>,
 }
 
 impl Spare {
-    /// Its request is polled once, which has the connector start, and dropped before it
-    /// is written: the gateway sees a connection, no request.
+    /// Marks the next connect as the spare and has reqwest make it: a request polled once
+    /// (the connector starts the spare and fails that request at once) and dropped, never
+    /// written. The gateway sees a connection, no request.
     pub fn open(self) {
         use futures_util::FutureExt;
+        self.spares.want();
         let _ = self.http.head(self.origin).send().now_or_never();
     }
 }
@@ -227,13 +262,17 @@ impl Api {
             ))
         })?;
         headers.insert("akeylessclienttype", client_type);
+        let spares = Arc::new(spare::Spares::default());
         let builder = match options.proxied {
             true => reqwest::Client::builder(),
             false => reqwest::Client::builder().no_proxy(),
         };
         let http = builder
             .use_preconfigured_tls(tls::client_config(&options.anchors)?)
-            .connector_layer(spare::Spares)
+            .connector_layer(spare::Layered {
+                spares: spares.clone(),
+                within: CONNECT_TIMEOUT,
+            })
             .user_agent(USER_AGENT)
             .default_headers(headers)
             .connect_timeout(CONNECT_TIMEOUT)
@@ -252,6 +291,7 @@ impl Api {
             scrub: options.scrub,
             requests: AtomicUsize::new(0),
             client_type: options.client_type,
+            spares,
         })
     }
 
@@ -264,6 +304,7 @@ impl Api {
         Spare {
             http: self.http.clone(),
             origin: self.gateway.origin(),
+            spares: self.spares.clone(),
         }
     }
 
@@ -836,6 +877,21 @@ fn chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_listed_item_reads_three_fields_and_the_last_of_a_repeated_one() {
+        let item: ItemSummary = serde_json::from_str(
+            r#"{"item_name":"/a","item_id":7,"item_type":"X","item_type":"DYNAMIC_SECRET","tags":[{"k":1}]}"#,
+        )
+        .unwrap();
+        assert_eq!(item.item_name, "/a");
+        assert_eq!(item.item_type, "DYNAMIC_SECRET");
+        assert_eq!(item.last_version, Value::Null);
+        let odd: ItemSummary =
+            serde_json::from_str(r#"{"item_name":5,"last_version":"2"}"#).unwrap();
+        assert_eq!((odd.item_name, odd.last_version), (5.into(), "2".into()));
+        assert!(serde_json::from_str::<ItemSummary>(r#"["/a","STATIC_SECRET"]"#).is_err());
+    }
+
     fn api(secrets: &[&str]) -> Api {
         Api {
             http: reqwest::Client::new(),
@@ -844,6 +900,7 @@ mod tests {
             scrub: secrets.iter().map(|s| Secret::new(*s)).collect(),
             requests: AtomicUsize::new(0),
             client_type: CLIENT_TYPE.into(),
+            spares: Arc::default(),
         }
     }
 

@@ -109,7 +109,8 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
             written.extend(files);
             if args.reuse {
                 let stamp = envfile::stamp_path(path);
-                envfile::write(&stamp, &Secret::new(fingerprint))?;
+                let text = envfile::stamp(&fingerprint, content.expose().as_bytes());
+                envfile::write(&stamp, &Secret::new(text))?;
                 written.push(stamp);
             }
             super::scoped_to_the_job(env, &written, record.as_deref().filter(|_| revoke))?;

@@ -24,10 +24,10 @@ use crate::error::{Error, Kind, Result};
 use crate::resolve::{self, Failure, Outcome, Wanted};
 use crate::run::channel;
 use crate::secret::Secret;
-use crate::settings::{self, Env, Overrides, Settings, vars};
+use crate::settings::{self, Env, EnvBlock, Overrides, Settings, vars};
 
-pub fn run(cli: Cli) -> Result<ExitCode> {
-    let env = Env::from_process();
+pub fn run(cli: Cli, environ: EnvBlock) -> Result<ExitCode> {
+    let env = Env::from_process(environ);
     let overrides = cli.global.overrides()?;
     match cli.command {
         Command::Env(args) => block_on(&env, env::run(&env, &overrides, &args))?,

@@ -31,7 +31,7 @@ use crate::settings::vars::{
     AKEYLESS_ACCESS_ID, AKEYLESS_ACCESS_KEY, AKEYLESS_ACCESS_TYPE, AKEYLESS_CLIENT_TYPE,
     AKEYLESS_JWT, AKEYLESS_JWT_VAR, AKEYLESS_TIMEOUT, AKEYLESS_TOKEN,
 };
-use crate::settings::{Env, Overrides, Settings};
+use crate::settings::{Env, EnvBlock, Overrides, Settings};
 use cli::{Access, Cli, Command, Dynamic, GatewayArg, ListArgs, Output, Versioned};
 
 const SUPPORTED: &str = "This `akeyless` is akl (ci_base-rs) standing in for the Akeyless CLI in CI \
@@ -53,7 +53,7 @@ pub fn invoked() -> bool {
         .unwrap_or(false)
 }
 
-pub fn main() -> Result<ExitCode> {
+pub fn main(environ: EnvBlock) -> Result<ExitCode> {
     use clap::error::ErrorKind;
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -70,7 +70,7 @@ pub fn main() -> Result<ExitCode> {
         }
         Err(e) => e.exit(),
     };
-    let mut env = Env::from_process();
+    let mut env = Env::from_process(environ);
     if env.get(AKEYLESS_CLIENT_TYPE)?.is_none() {
         env.set(AKEYLESS_CLIENT_TYPE, CLI_CLIENT_TYPE);
     }

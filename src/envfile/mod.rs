@@ -10,6 +10,6 @@ mod write;
 
 pub use minted::{add as record_minted, keep as keep_minted, minted_path, recorded};
 pub use outputs::{files_dir, remove_gone, write_files};
-pub use place::{EnvFile, destination, env_file, is_current, stamp_path};
+pub use place::{EnvFile, destination, env_file, is_current, stamp, stamp_path};
 pub use render::{Format, Parsed, parse, render};
 pub use write::write;

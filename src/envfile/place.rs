@@ -120,11 +120,22 @@ pub fn stamp_path(path: &Path) -> PathBuf {
 /// only from a place that passes `files`'s rule: a stamp someone else planted would make
 /// akl keep their file.
 pub fn is_current(path: &Path, fingerprint: &str) -> Result<bool> {
-    if files::read_trusted(path, 64 << 20)?.is_none() {
+    let Some(content) = files::read_trusted(path, 64 << 20)? else {
         return Ok(false);
-    }
+    };
     Ok(files::read_trusted(&stamp_path(path), 1 << 20)?
-        .is_some_and(|stamp| stamp == fingerprint.as_bytes()))
+        .is_some_and(|found| found == stamp(fingerprint, &content).as_bytes()))
+}
+
+/// What the stamp of a file with `content`, written for `fingerprint`, holds: the
+/// fingerprint, and the SHA-256 of the content. Files are not synced to the disk
+/// (`write.rs`): after a crash of the machine, a file can come back empty while its stamp
+/// survives, and the digest keeps `--reuse` from taking it. The digest tells nothing the
+/// file itself, beside it with the same mode, does not.
+pub fn stamp(fingerprint: &str, content: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, content);
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{fingerprint}content sha256 {hex}\n")
 }
 
 #[cfg(test)]
@@ -186,8 +197,21 @@ mod tests {
         let path = dir.path().join("env");
         assert_eq!(stamp_path(&path), dir.path().join(".env.refs"));
         assert!(!is_current(&path, "x").unwrap());
-        write(&path, &Secret::new("")).unwrap();
-        write(&stamp_path(&path), &Secret::new("x")).unwrap();
+        write(&path, &Secret::new("export A='1'\n")).unwrap();
+        write(
+            &stamp_path(&path),
+            &Secret::new(stamp("x", b"export A='1'\n")),
+        )
+        .unwrap();
         assert!(is_current(&path, "x").unwrap() && !is_current(&path, "y").unwrap());
+        // A file that came back empty (a crash before the kernel wrote it out) or changed
+        // is not the file the stamp was written for.
+        write(&path, &Secret::new("")).unwrap();
+        assert!(!is_current(&path, "x").unwrap());
+        write(&path, &Secret::new("export A='2'\n")).unwrap();
+        assert!(!is_current(&path, "x").unwrap());
+        // A stamp of the fingerprint alone (akl before this) is not current either.
+        write(&stamp_path(&path), &Secret::new("x")).unwrap();
+        assert!(!is_current(&path, "x").unwrap());
     }
 }

@@ -5,6 +5,8 @@
 //! process's own.
 
 use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::Read;
 use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 
@@ -27,14 +29,28 @@ struct Entry {
     value: Range<usize>,
 }
 
+/// The process's environment block (`/proc/self/environ`), opened. `main` opens it before
+/// the process makes itself undumpable: from then on the process's `/proc` files belong to
+/// root, and a job's own user could no longer open it (an open file stays readable).
+#[derive(Debug)]
+pub struct Block(Option<File>);
+
+impl Block {
+    pub fn open() -> Block {
+        Block(File::open("/proc/self/environ").ok())
+    }
+}
+
 impl Env {
-    /// The environment the process started with. `akl` changes none of its own variables
-    /// before this, so the kernel's copy of the block is the same as `std::env`'s; where
-    /// `/proc` is not mounted, `std::env` is read instead.
-    pub fn from_process() -> Self {
-        match std::fs::read("/proc/self/environ") {
-            Ok(block) => Self::from_block(block),
-            Err(_) => Self::from_pairs(std::env::vars_os()),
+    /// The environment the process started with, from its block. `akl` changes none of
+    /// its own variables before this, so the kernel's copy of the block is the same as
+    /// `std::env`'s; where the block could not be opened or read (no `/proc`), `std::env`
+    /// is read instead.
+    pub fn from_process(block: Block) -> Self {
+        let mut bytes = Vec::new();
+        match block.0.map(|mut file| file.read_to_end(&mut bytes)) {
+            Some(Ok(_)) => Self::from_block(bytes),
+            _ => Self::from_pairs(std::env::vars_os()),
         }
     }
 
@@ -235,7 +251,7 @@ mod tests {
     #[test]
     fn the_process_block_is_what_std_reads() {
         let from_std = Env::from_pairs(std::env::vars_os());
-        let own = Env::from_process();
+        let own = Env::from_process(Block::open());
         assert!(own.count() > 0);
         assert!(own.iter().eq(from_std.iter()));
     }

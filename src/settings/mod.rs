@@ -20,7 +20,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 pub use credentials::{AccessType, Credentials};
-pub use env::{Env, valid_name};
+pub use env::{Block as EnvBlock, Env, valid_name};
 
 use crate::client::{Anchors, Api, Endpoints, Gateway, Options};
 use crate::error::{Error, Result};

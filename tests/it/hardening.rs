@@ -432,8 +432,8 @@ fn proxies_from_the_environment_are_used_and_their_passwords_never_shown() {
     }
     let port = world.fake.url().rsplit(':').next().unwrap().to_owned();
     // Per run: one kept-alive tunnel for the login and the batch, which follow each
-    // other, and perhaps a second for the look at the folder sent beside the batch.
-    // A look dropped on the way may reach the proxy after akl exited: let it arrive.
+    // other, and the spare opened while the login is answered, for the look at the folder
+    // sent beside the batch. A tunnel may reach the proxy after akl exited: let it arrive.
     std::thread::sleep(std::time::Duration::from_millis(300));
     let tunnels = proxy.tunnels().len();
     assert!((2..=4).contains(&tunnels), "{tunnels} tunnels for 2 runs");
