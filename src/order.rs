@@ -3,7 +3,7 @@
 //! Sorting and searching names (variables, items, the answer of a batch) is most of the
 //! CPU a job of 10,000 references costs, and `str`'s own ordering calls musl's `memcmp`,
 //! which compares one byte at a time. This is the same order (bytewise, as `str::cmp`),
-//! eight bytes to a step.
+//! eight bytes to a step; and the one sort that keeps, of equal entries, the last given.
 
 use std::cmp::Ordering;
 
@@ -30,6 +30,15 @@ pub fn cmp(a: &str, b: &str) -> Ordering {
     word(&x[n - 8..])
         .cmp(&word(&y[n - 8..]))
         .then(a.len().cmp(&b.len()))
+}
+
+/// Sorts `items` by `cmp` and keeps, of items equal by it, the one added last (as a map's
+/// insert would): reversed, a stable sort puts it first among its equals, and `dedup_by`
+/// keeps the first.
+pub fn sort_keeping_last<T>(items: &mut Vec<T>, mut cmp: impl FnMut(&T, &T) -> Ordering) {
+    items.reverse();
+    items.sort_by(&mut cmp);
+    items.dedup_by(|a, b| cmp(a, b).is_eq());
 }
 
 /// Eight bytes as one number that orders as they do: big-endian.

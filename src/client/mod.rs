@@ -472,7 +472,7 @@ impl Api {
         #[derive(Deserialize)]
         #[serde(bound = "T: DeserializeOwned")]
         struct Page<T> {
-            #[serde(default = "Option::default")]
+            #[serde(default)]
             items: Option<Vec<T>>,
             #[serde(default)]
             folders: Option<Vec<String>>,

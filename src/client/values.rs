@@ -91,11 +91,7 @@ impl<'de> Visitor<'de> for EntriesVisitor {
         while let Some((Name(name), SecretValue(value))) = map.next_entry()? {
             entries.push((name, value));
         }
-        // Reversed, the stable sort puts a name's last value first among its equals, and
-        // `dedup_by` keeps the first.
-        entries.reverse();
-        entries.sort_by(|a, b| crate::order::cmp(&a.0, &b.0));
-        entries.dedup_by(|a, b| a.0 == b.0);
+        crate::order::sort_keeping_last(&mut entries, |a, b| crate::order::cmp(&a.0, &b.0));
         Ok(SecretValues(entries))
     }
 }

@@ -210,7 +210,8 @@ pub async fn fetch(
         }
     }
 
-    // What the folders hold joins what is left to fetch, typed by their walk.
+    // What the folders hold joins what is left to fetch, typed by their walk. Settled
+    // for the look-ups here, and for the caller when nothing is left to fetch.
     out.items.settle();
     let mut known: HashMap<String, Listed> = HashMap::new();
     for (folder, walked) in folders.iter().zip(walks) {
@@ -233,7 +234,6 @@ pub async fn fetch(
     unknown.sort();
     unknown.dedup();
     if unknown.is_empty() {
-        out.items.settle();
         return out;
     }
     let types = match types {

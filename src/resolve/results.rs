@@ -29,11 +29,7 @@ impl Results {
         if self.sorted == self.entries.len() {
             return;
         }
-        // Reversed, the stable sort puts a key's last result first among its equals, and
-        // `dedup_by` keeps the first.
-        self.entries.reverse();
-        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
-        self.entries.dedup_by(|a, b| a.0 == b.0);
+        crate::order::sort_keeping_last(&mut self.entries, |a, b| a.0.cmp(&b.0));
         self.sorted = self.entries.len();
     }
 

@@ -120,13 +120,9 @@ impl Env {
     /// Sorts by name, the last given of a name kept.
     fn settle(&mut self) {
         let names = &self.names;
-        // Stable: equal names keep their order, so the last one given is last of its run.
-        self.vars
-            .sort_by(|a, b| crate::order::cmp(&names[a.name.clone()], &names[b.name.clone()]));
-        self.vars.reverse();
-        self.vars
-            .dedup_by(|later, earlier| names[later.name.clone()] == names[earlier.name.clone()]);
-        self.vars.reverse();
+        crate::order::sort_keeping_last(&mut self.vars, |a, b| {
+            crate::order::cmp(&names[a.name.clone()], &names[b.name.clone()])
+        });
         self.vars.shrink_to_fit();
     }
 
