@@ -442,6 +442,7 @@ impl Shared {
                 None => error(400, "the request body is not a JSON object"),
                 Some(body) => match self.backend.call(command, &body, &caller) {
                     Ok(api::Reply::Json(value)) => Response::json(200, &value),
+                    Ok(api::Reply::Text(text)) => Response::new(200, "application/json", text),
                     Ok(api::Reply::Created) => Response::new(201, "application/json", ""),
                     Err((status, text)) => error(status, &text),
                 },
