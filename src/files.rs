@@ -84,14 +84,33 @@ pub fn check_dir(dir: &Path) -> Result<()> {
 /// do not belong.
 pub fn check_target(path: &Path) -> Result<()> {
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if !meta.file_type().is_file() => Err(Error::usage(format!(
-            "{} exists and is not a regular file: akl writes secrets only to regular files",
-            path.display()
-        ))
-        .hint("to print the file, use --stdout (a terminal or a pipe); otherwise give a path to a new or regular file")),
+        Ok(meta) if !meta.file_type().is_file() => Err(not_regular(path)),
         Ok(meta) if !ours(&meta) => Err(refuse(path, owner(&meta))),
         _ => Ok(()),
     }
+}
+
+/// Why `akl` does not write to `path`, which is there and is not a regular file.
+pub fn not_regular(path: &Path) -> Error {
+    Error::usage(format!(
+        "{} exists and is not a regular file: akl writes secrets only to regular files",
+        path.display()
+    ))
+    .hint("to print the file, use --stdout (a terminal or a pipe); otherwise give a path to a new or regular file")
+}
+
+/// An opened file of secrets passes the rule: ours (or root's), writable by nobody else.
+pub fn check_opened(path: &Path, meta: &Metadata) -> Result<()> {
+    if !ours(meta) {
+        return Err(refuse(path, owner(meta)));
+    }
+    if meta.mode() & WRITABLE_BY_OTHERS != 0 {
+        return Err(refuse(
+            path,
+            format!("can be written by others (mode {:o})", meta.mode() & 0o777),
+        ));
+    }
+    Ok(())
 }
 
 /// Reads a file of secrets or stamps: a regular file that passes the rule, in a
@@ -111,15 +130,7 @@ pub fn read_trusted(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
     if !meta.is_file() {
         return Err(refuse(path, "is not a regular file"));
     }
-    if !ours(&meta) {
-        return Err(refuse(path, owner(&meta)));
-    }
-    if meta.mode() & WRITABLE_BY_OTHERS != 0 {
-        return Err(refuse(
-            path,
-            format!("can be written by others (mode {:o})", meta.mode() & 0o777),
-        ));
-    }
+    check_opened(path, &meta)?;
     read_capped(file, path, max).map(Some)
 }
 

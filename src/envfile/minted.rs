@@ -2,6 +2,11 @@
 //! (`.NAME.minted` beside it), for revoking them when the job ends (`akl revoke`, or the
 //! image's job shell). Ids name credentials but grant nothing; the record is still kept
 //! 0600, like everything akl writes.
+//!
+//! One JSON object per line, `{"name":…,"id":…}`, appended to: a run adds its own lines
+//! in one write, however long the record has grown (a job that runs `akl env` in a loop
+//! without revoking), and two runs at once both keep theirs. Revoking rewrites the record
+//! with what could not be revoked.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +17,7 @@ use crate::files;
 use crate::resolve::Minted;
 use crate::secret::Secret;
 
-use super::write::{parent, write};
+use super::write::{append, parent, write};
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -34,13 +39,23 @@ pub fn recorded(record: &Path) -> Result<Vec<Minted>> {
     let Some(bytes) = files::read_trusted(record, 16 << 20)? else {
         return Ok(Vec::new());
     };
-    let entries: Vec<Entry> = serde_json::from_slice(&bytes).map_err(|e| {
+    let not_ours = |e: serde_json::Error| {
         Error::other(format!(
             "{} is not a record akl wrote: {e}",
             record.display()
         ))
         .hint("remove it; the credentials it named expire with their TTL")
-    })?;
+    };
+    let entries: Vec<Entry> = match bytes.trim_ascii_start().first() {
+        // A whole array: the record as akl wrote it before it appended.
+        Some(b'[') => serde_json::from_slice(&bytes).map_err(not_ours)?,
+        _ => bytes
+            .split(|&b| b == b'\n')
+            .filter(|line| !line.trim_ascii().is_empty())
+            .map(serde_json::from_slice)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(not_ours)?,
+    };
     Ok(entries
         .into_iter()
         .map(|e| Minted {
@@ -48,6 +63,20 @@ pub fn recorded(record: &Path) -> Result<Vec<Minted>> {
             id: e.id,
         })
         .collect())
+}
+
+/// The lines that record `minted`.
+fn lines(minted: &[Minted]) -> String {
+    let mut text = String::new();
+    for m in minted {
+        let entry = Entry {
+            name: m.name.clone(),
+            id: m.id.clone(),
+        };
+        text.push_str(&serde_json::to_string(&entry).expect("strings serialize"));
+        text.push('\n');
+    }
+    text
 }
 
 /// Replaces the record with `minted`; an empty list removes it.
@@ -61,15 +90,7 @@ pub fn keep(record: &Path, minted: &[Minted]) -> Result<()> {
             _ => Ok(()),
         };
     }
-    let entries: Vec<Entry> = minted
-        .iter()
-        .map(|m| Entry {
-            name: m.name.clone(),
-            id: m.id.clone(),
-        })
-        .collect();
-    let text = serde_json::to_string(&entries).expect("strings serialize");
-    Ok(write(record, &Secret::new(text))?)
+    Ok(write(record, &Secret::new(lines(minted)))?)
 }
 
 /// Adds `minted` to the record: credentials of earlier runs not yet revoked stay in it.
@@ -77,9 +98,7 @@ pub fn add(record: &Path, minted: &[Minted]) -> Result<()> {
     if minted.is_empty() {
         return Ok(());
     }
-    let mut all = recorded(record)?;
-    all.extend(minted.iter().cloned());
-    keep(record, &all)
+    Ok(append(record, lines(minted).as_bytes())?)
 }
 
 #[cfg(test)]
@@ -116,5 +135,74 @@ mod tests {
         std::fs::write(&record, "nope").unwrap();
         let err = recorded(&record).unwrap_err().to_string();
         assert!(err.contains("is not a record akl wrote"), "{err}");
+        // A record cut short (a crash in the middle of a line) is not taken for less.
+        std::fs::write(
+            &record,
+            "{\"name\":\"/ci/db\",\"id\":\"tmp-1\"}\n{\"name\":\"/ci",
+        )
+        .unwrap();
+        let err = recorded(&record).unwrap_err().to_string();
+        assert!(err.contains("is not a record akl wrote"), "{err}");
+    }
+
+    fn minted(n: usize, from: &str) -> Vec<Minted> {
+        (0..n)
+            .map(|i| Minted {
+                name: format!("/ci/{from}"),
+                id: format!("{from}-{i}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_run_appends_only_its_own_and_runs_at_once_both_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = minted_path(&dir.path().join("env"));
+        // What an older akl wrote (one array) is still read, and kept when rewritten.
+        std::fs::write(&record, r#"[{"name":"/ci/old","id":"old-0"}]"#).unwrap();
+        assert_eq!(recorded(&record).unwrap(), minted(1, "old"));
+        keep(&record, &minted(1, "old")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&record).unwrap(),
+            "{\"name\":\"/ci/old\",\"id\":\"old-0\"}\n"
+        );
+        let runs: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|from| {
+                let record = record.clone();
+                std::thread::spawn(move || {
+                    for one in minted(200, from) {
+                        add(&record, &[one]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for run in runs {
+            run.join().unwrap();
+        }
+        let mut all = recorded(&record).unwrap();
+        all.sort();
+        let mut want = [minted(1, "old"), minted(200, "a"), minted(200, "b")].concat();
+        want.sort();
+        assert_eq!(all, want);
+    }
+
+    #[test]
+    fn a_record_that_is_a_link_or_writable_by_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let record = minted_path(&dir.path().join("env"));
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "untouched").unwrap();
+        std::os::unix::fs::symlink(&victim, &record).unwrap();
+        let err = add(&record, &minted(1, "a")).unwrap_err().to_string();
+        assert!(err.contains("is not a regular file"), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+        std::fs::remove_file(&record).unwrap();
+        std::fs::write(&record, "").unwrap();
+        std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o622)).unwrap();
+        let err = add(&record, &minted(1, "a")).unwrap_err().to_string();
+        assert!(err.contains("can be written by others"), "{err}");
+        assert_eq!(std::fs::read_to_string(&record).unwrap(), "");
     }
 }

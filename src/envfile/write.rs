@@ -3,7 +3,8 @@
 //!
 //! The file is written to a temporary file in the same directory and renamed over the
 //! target, so a reader sees the old file or the new one, never half of one. An existing
-//! target must be a regular file: a device or a link is refused, not replaced.
+//! target must be a regular file: a device or a link is refused, not replaced. A record
+//! that only grows is appended to instead (`append`), in one write.
 //!
 //! Nothing is synced to the disk: every file written here (the env file, the files of
 //! outputs, the record of credentials to revoke, a kept token) is read by the same job on
@@ -93,6 +94,50 @@ pub fn write_bytes(path: &Path, content: &[u8]) -> Result<(), WriteError> {
         source: e.error,
     })?;
     Ok(())
+}
+
+/// Appends `content` to `path` with one write, creating it (0600, and missing directories
+/// 0700) if need be: for a record that only grows, so a run costs what it adds rather than
+/// a rewrite of everything before it, and two runs appending at once both keep theirs
+/// (`O_APPEND` places each write at the end). The directory must pass `files`'s rule; an
+/// existing file must be a regular file of ours (or root's) that nobody else may write,
+/// and a link there is refused, not followed.
+pub fn append(path: &Path, content: &[u8]) -> Result<(), WriteError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = parent(path);
+    create_dir(dir)?;
+    trusted(dir, path)?;
+    let shown = path.display();
+    let mut file = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        // Not through a link; and a FIFO put there fails to open rather than hang.
+        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
+        .open(path)
+        .map_err(|source| match source.raw_os_error() {
+            // O_NOFOLLOW's answer when the last component is a link.
+            Some(e) if e == rustix::io::Errno::LOOP.raw_os_error() => {
+                WriteError::Refused(files::not_regular(path))
+            }
+            _ => WriteError::Io {
+                message: format!("cannot open {shown}"),
+                source,
+            },
+        })?;
+    let meta = file.metadata().map_err(|source| WriteError::Io {
+        message: format!("cannot examine {shown}"),
+        source,
+    })?;
+    // Checked on what was opened, not on the name: nothing can be swapped in between.
+    if !meta.is_file() {
+        return Err(WriteError::Refused(files::not_regular(path)));
+    }
+    files::check_opened(path, &meta).map_err(WriteError::Refused)?;
+    file.write_all(content).map_err(|source| WriteError::Io {
+        message: format!("cannot write {shown}"),
+        source,
+    })
 }
 
 /// Proves that `path` can be written, before any request: its directory is created (0700)
