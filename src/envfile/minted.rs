@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{self, Error, Result};
 use crate::files;
 use crate::resolve::Minted;
 use crate::secret::Secret;
@@ -34,28 +34,44 @@ pub fn minted_path(env_file: &Path) -> PathBuf {
     parent(env_file).join(format!(".{name}.minted"))
 }
 
-/// The credentials recorded in `record` (none when it does not exist).
+/// The credentials recorded in `record` (none when it does not exist). A line that does
+/// not read (one cut short by a full disk) is skipped with a warning, so that it does not
+/// keep the others from being revoked; a record of which no line reads is refused.
 pub fn recorded(record: &Path) -> Result<Vec<Minted>> {
     let Some(bytes) = files::read_trusted(record, 16 << 20)? else {
         return Ok(Vec::new());
     };
-    let not_ours = |e: serde_json::Error| {
-        Error::other(format!(
-            "{} is not a record akl wrote: {e}",
+    let mut entries: Vec<Entry> = Vec::new();
+    let (mut unread, mut first_error) = (0, None);
+    for line in bytes.split(|&b| b == b'\n').map(<[u8]>::trim_ascii) {
+        // A whole array is what akl wrote before it appended lines.
+        let read = match line.first() {
+            None => continue,
+            Some(b'[') => serde_json::from_slice::<Vec<Entry>>(line),
+            Some(_) => serde_json::from_slice::<Entry>(line).map(|e| vec![e]),
+        };
+        match read {
+            Ok(read) => entries.extend(read),
+            Err(e) => {
+                unread += 1;
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        if entries.is_empty() {
+            return Err(Error::other(format!(
+                "{} is not a record akl wrote: {e}",
+                record.display()
+            ))
+            .hint("remove it; the credentials it named expire with their TTL"));
+        }
+        error::warn(format!(
+            "{unread} line(s) of {} could not be read (a write cut short?) and are skipped: \
+             the credentials they named expire with their TTL",
             record.display()
-        ))
-        .hint("remove it; the credentials it named expire with their TTL")
-    };
-    let entries: Vec<Entry> = match bytes.trim_ascii_start().first() {
-        // A whole array: the record as akl wrote it before it appended.
-        Some(b'[') => serde_json::from_slice(&bytes).map_err(not_ours)?,
-        _ => bytes
-            .split(|&b| b == b'\n')
-            .filter(|line| !line.trim_ascii().is_empty())
-            .map(serde_json::from_slice)
-            .collect::<std::result::Result<_, _>>()
-            .map_err(not_ours)?,
-    };
+        ));
+    }
     Ok(entries
         .into_iter()
         .map(|e| Minted {
@@ -135,14 +151,25 @@ mod tests {
         std::fs::write(&record, "nope").unwrap();
         let err = recorded(&record).unwrap_err().to_string();
         assert!(err.contains("is not a record akl wrote"), "{err}");
-        // A record cut short (a crash in the middle of a line) is not taken for less.
+    }
+
+    #[test]
+    fn a_line_cut_short_keeps_neither_the_others_nor_the_next_from_being_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = minted_path(&dir.path().join("env"));
+        // What a write stopped by a full disk leaves: a line without its end.
         std::fs::write(
             &record,
-            "{\"name\":\"/ci/db\",\"id\":\"tmp-1\"}\n{\"name\":\"/ci",
+            "{\"name\":\"/ci/a\",\"id\":\"a-0\"}\n{\"name\":\"/c",
         )
         .unwrap();
-        let err = recorded(&record).unwrap_err().to_string();
-        assert!(err.contains("is not a record akl wrote"), "{err}");
+        assert_eq!(recorded(&record).unwrap(), minted(1, "a"));
+        // The next run's line starts on a line of its own instead of running into it.
+        add(&record, &minted(1, "b")).unwrap();
+        assert_eq!(
+            recorded(&record).unwrap(),
+            [minted(1, "a"), minted(1, "b")].concat()
+        );
     }
 
     fn minted(n: usize, from: &str) -> Vec<Minted> {
@@ -158,9 +185,15 @@ mod tests {
     fn a_run_appends_only_its_own_and_runs_at_once_both_keep_theirs() {
         let dir = tempfile::tempdir().unwrap();
         let record = minted_path(&dir.path().join("env"));
-        // What an older akl wrote (one array) is still read, and kept when rewritten.
+        // What an older akl wrote (one array, no line end) is still read, with what is
+        // appended after it, and kept as lines when rewritten.
         std::fs::write(&record, r#"[{"name":"/ci/old","id":"old-0"}]"#).unwrap();
         assert_eq!(recorded(&record).unwrap(), minted(1, "old"));
+        add(&record, &minted(1, "new")).unwrap();
+        assert_eq!(
+            recorded(&record).unwrap(),
+            [minted(1, "old"), minted(1, "new")].concat()
+        );
         keep(&record, &minted(1, "old")).unwrap();
         assert_eq!(
             std::fs::read_to_string(&record).unwrap(),

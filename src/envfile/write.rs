@@ -109,6 +109,7 @@ pub fn append(path: &Path, content: &[u8]) -> Result<(), WriteError> {
     trusted(dir, path)?;
     let shown = path.display();
     let mut file = fs::OpenOptions::new()
+        .read(true)
         .append(true)
         .create(true)
         .mode(0o600)
@@ -134,7 +135,18 @@ pub fn append(path: &Path, content: &[u8]) -> Result<(), WriteError> {
         return Err(WriteError::Refused(files::not_regular(path)));
     }
     files::check_opened(path, &meta).map_err(WriteError::Refused)?;
-    file.write_all(content).map_err(|source| WriteError::Io {
+    // A write cut short before (a full disk) left a line without its end: this one starts
+    // on a line of its own rather than run into it.
+    let mut last = [0u8];
+    let torn = meta.len() > 0
+        && std::os::unix::fs::FileExt::read_at(&file, &mut last, meta.len() - 1)
+            .is_ok_and(|n| n == 1)
+        && last[0] != b'\n';
+    let content = match torn {
+        true => [b"\n", content].concat(),
+        false => content.to_vec(),
+    };
+    file.write_all(&content).map_err(|source| WriteError::Io {
         message: format!("cannot write {shown}"),
         source,
     })
