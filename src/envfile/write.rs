@@ -142,9 +142,9 @@ pub fn append(path: &Path, content: &[u8]) -> Result<(), WriteError> {
         && std::os::unix::fs::FileExt::read_at(&file, &mut last, meta.len() - 1)
             .is_ok_and(|n| n == 1)
         && last[0] != b'\n';
-    let content = match torn {
-        true => [b"\n", content].concat(),
-        false => content.to_vec(),
+    let content: std::borrow::Cow<[u8]> = match torn {
+        true => [b"\n", content].concat().into(),
+        false => content.into(),
     };
     file.write_all(&content).map_err(|source| WriteError::Io {
         message: format!("cannot write {shown}"),

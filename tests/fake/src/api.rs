@@ -1088,10 +1088,11 @@ impl Backend {
             .iter()
             .skip(start)
             .take(size)
-            .map(|item| Listed {
+            .map(|item| (item, item_id(&item.name)))
+            .map(|(item, id)| Listed {
                 item_name: &item.name,
-                item_id: item_id(&item.name),
-                display_id: format!("{:012x}", item_id(&item.name)),
+                item_id: id,
+                display_id: format!("{id:012x}"),
                 item_type: item.type_name(),
                 item_sub_type: "",
                 is_enabled: true,
