@@ -116,6 +116,15 @@ pub fn check_opened(path: &Path, meta: &Metadata) -> Result<()> {
 /// Reads a file of secrets or stamps: a regular file that passes the rule, in a
 /// directory that passes it, of at most `max` bytes. Missing is `Ok(None)`.
 pub fn read_trusted(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
+    match open_trusted(path)? {
+        Some(file) => read_capped(&file, path, max).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Opens a file of secrets or stamps for reading: a regular file that passes the rule, in
+/// a directory that passes it. Missing is `Ok(None)`.
+pub fn open_trusted(path: &Path) -> Result<Option<File>> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -131,7 +140,14 @@ pub fn read_trusted(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
         return Err(refuse(path, "is not a regular file"));
     }
     check_opened(path, &meta)?;
-    read_capped(file, path, max).map(Some)
+    Ok(Some(file))
+}
+
+/// Whether `path` still names the file `opened` (it was not renamed over, or removed,
+/// since it was opened).
+pub fn still_named(path: &Path, opened: &Metadata) -> bool {
+    std::fs::symlink_metadata(path)
+        .is_ok_and(|now| (now.dev(), now.ino()) == (opened.dev(), opened.ino()))
 }
 
 /// Reads a regular file of at most `max` bytes that holds nothing secret (a CA bundle):
@@ -165,9 +181,11 @@ fn open_regular(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-fn read_capped(file: File, path: &Path, max: u64) -> Result<Vec<u8>> {
+/// At most `max` bytes of `file`, from where it stands.
+pub fn read_capped(mut file: &File, path: &Path, max: u64) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    file.take(max + 1)
+    Read::by_ref(&mut file)
+        .take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| refuse(path, format!("cannot be read ({e})")))?;
     if bytes.len() as u64 > max {

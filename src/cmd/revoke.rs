@@ -31,13 +31,15 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &RevokeArgs) -> Result<
 }
 
 /// Revokes the credentials recorded in `record`; those that could not be revoked stay
-/// recorded. Returns how many were revoked, and the failures.
+/// recorded. The record is held from reading to rewriting, so a run that adds to it
+/// meanwhile waits and loses nothing. Returns how many were revoked, and the failures.
 pub async fn recorded(
     env: &Env,
     overrides: &Overrides,
     record: &Path,
 ) -> Result<(usize, Vec<(Minted, String)>)> {
-    let minted = envfile::recorded(record)?;
+    let mut held = envfile::hold_minted(record)?;
+    let minted = std::mem::take(&mut held.minted);
     if minted.is_empty() {
         return Ok((0, Vec::new()));
     }
@@ -46,7 +48,7 @@ pub async fn recorded(
     let mut session = Session::start(&settings).await?;
     let failed = resolve::revoke(&mut session, minted).await?;
     let kept: Vec<Minted> = failed.iter().map(|(m, _)| m.clone()).collect();
-    envfile::keep_minted(record, &kept)?;
+    held.keep(&kept)?;
     Ok((count - failed.len(), failed))
 }
 

@@ -5,9 +5,11 @@
 //!
 //! One JSON object per line, `{"name":…,"id":…}`, appended to: a run adds its own lines
 //! in one write, however long the record has grown (a job that runs `akl env` in a loop
-//! without revoking), and two runs at once both keep theirs. Revoking rewrites the record
-//! with what could not be revoked.
+//! without revoking), and two runs at once both keep theirs. Revoking holds the record
+//! (an exclusive `flock`) from reading it to rewriting it with what could not be revoked;
+//! a run that adds lines meanwhile waits, and adds them to the rewritten record.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -34,13 +36,74 @@ pub fn minted_path(env_file: &Path) -> PathBuf {
     parent(env_file).join(format!(".{name}.minted"))
 }
 
-/// The credentials recorded in `record` (none when it does not exist). A line that does
-/// not read (one cut short by a full disk) is skipped with a warning, so that it does not
-/// keep the others from being revoked; a record of which no line reads is refused.
-pub fn recorded(record: &Path) -> Result<Vec<Minted>> {
-    let Some(bytes) = files::read_trusted(record, 16 << 20)? else {
-        return Ok(Vec::new());
+/// How large a record may grow: far more lines than any job mints.
+const MAX_RECORD: u64 = 16 << 20;
+
+/// A record held for revoking: nobody adds to it until `keep` has rewritten it, or until
+/// it drops (then it stays as it was).
+#[derive(Debug)]
+pub struct Held {
+    path: PathBuf,
+    /// Open and locked while held; `None` when there was no record.
+    _lock: Option<File>,
+    /// The credentials it names.
+    pub minted: Vec<Minted>,
+}
+
+/// Holds the record at `record` (an empty one when it does not exist) and reads it. A
+/// line that does not read (one cut short by a full disk) is skipped with a warning, so
+/// that it does not keep the others from being revoked; a record of which no line reads
+/// is refused.
+pub fn hold(record: &Path) -> Result<Held> {
+    let empty = |lock| Held {
+        path: record.to_path_buf(),
+        _lock: lock,
+        minted: Vec::new(),
     };
+    // A rewrite by another revoke may replace the record while this one waits for it:
+    // then the new one is what there is to hold.
+    for _ in 0..16 {
+        let Some(file) = files::open_trusted(record)? else {
+            return Ok(empty(None));
+        };
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| Error::other(format!("cannot lock {}: {e}", record.display())))?;
+        let opened = file
+            .metadata()
+            .map_err(|e| Error::other(format!("cannot examine {}: {e}", record.display())))?;
+        if !files::still_named(record, &opened) {
+            continue;
+        }
+        let bytes = files::read_capped(&file, record, MAX_RECORD)?;
+        return Ok(Held {
+            minted: parse(record, &bytes)?,
+            ..empty(Some(file))
+        });
+    }
+    Err(Error::other(format!(
+        "cannot read {}: it was replaced again and again while akl waited for it",
+        record.display()
+    )))
+}
+
+impl Held {
+    /// Replaces the record with `minted` (an empty list removes it), then lets go of it.
+    pub fn keep(self, minted: &[Minted]) -> Result<()> {
+        if minted.is_empty() {
+            return match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::other(format!(
+                    "cannot remove {}: {e}",
+                    self.path.display()
+                ))),
+                _ => Ok(()),
+            };
+        }
+        Ok(write(&self.path, &Secret::new(lines(minted)))?)
+    }
+}
+
+/// The entries of a record's text.
+fn parse(record: &Path, bytes: &[u8]) -> Result<Vec<Minted>> {
     let mut entries: Vec<Entry> = Vec::new();
     let (mut unread, mut first_error) = (0, None);
     for line in bytes.split(|&b| b == b'\n').map(<[u8]>::trim_ascii) {
@@ -95,26 +158,12 @@ fn lines(minted: &[Minted]) -> String {
     text
 }
 
-/// Replaces the record with `minted`; an empty list removes it.
-pub fn keep(record: &Path, minted: &[Minted]) -> Result<()> {
-    if minted.is_empty() {
-        return match std::fs::remove_file(record) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::other(format!(
-                "cannot remove {}: {e}",
-                record.display()
-            ))),
-            _ => Ok(()),
-        };
-    }
-    Ok(write(record, &Secret::new(lines(minted)))?)
-}
-
 /// Adds `minted` to the record: credentials of earlier runs not yet revoked stay in it.
 pub fn add(record: &Path, minted: &[Minted]) -> Result<()> {
     if minted.is_empty() {
         return Ok(());
     }
-    Ok(append(record, lines(minted).as_bytes())?)
+    Ok(append(record, lines(minted).as_bytes(), MAX_RECORD)?)
 }
 
 #[cfg(test)]
@@ -126,7 +175,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let record = minted_path(&dir.path().join("env"));
         assert_eq!(record, dir.path().join(".env.minted"));
-        assert!(recorded(&record).unwrap().is_empty());
+        assert!(hold(&record).unwrap().minted.is_empty());
         let one = Minted {
             name: "/ci/db".into(),
             id: "tmp-1".into(),
@@ -140,16 +189,17 @@ mod tests {
             }],
         )
         .unwrap();
-        let ids: Vec<String> = recorded(&record)
+        let ids: Vec<String> = hold(&record)
             .unwrap()
+            .minted
             .into_iter()
             .map(|m| m.id)
             .collect();
         assert_eq!(ids, ["tmp-1", "tmp-2"]);
-        keep(&record, &[]).unwrap();
+        hold(&record).unwrap().keep(&[]).unwrap();
         assert!(!record.exists());
         std::fs::write(&record, "nope").unwrap();
-        let err = recorded(&record).unwrap_err().to_string();
+        let err = hold(&record).unwrap_err().to_string();
         assert!(err.contains("is not a record akl wrote"), "{err}");
     }
 
@@ -163,11 +213,11 @@ mod tests {
             "{\"name\":\"/ci/a\",\"id\":\"a-0\"}\n{\"name\":\"/c",
         )
         .unwrap();
-        assert_eq!(recorded(&record).unwrap(), minted(1, "a"));
+        assert_eq!(hold(&record).unwrap().minted, minted(1, "a"));
         // The next run's line starts on a line of its own instead of running into it.
         add(&record, &minted(1, "b")).unwrap();
         assert_eq!(
-            recorded(&record).unwrap(),
+            hold(&record).unwrap().minted,
             [minted(1, "a"), minted(1, "b")].concat()
         );
     }
@@ -188,13 +238,13 @@ mod tests {
         // What an older akl wrote (one array, no line end) is still read, with what is
         // appended after it, and kept as lines when rewritten.
         std::fs::write(&record, r#"[{"name":"/ci/old","id":"old-0"}]"#).unwrap();
-        assert_eq!(recorded(&record).unwrap(), minted(1, "old"));
+        assert_eq!(hold(&record).unwrap().minted, minted(1, "old"));
         add(&record, &minted(1, "new")).unwrap();
         assert_eq!(
-            recorded(&record).unwrap(),
+            hold(&record).unwrap().minted,
             [minted(1, "old"), minted(1, "new")].concat()
         );
-        keep(&record, &minted(1, "old")).unwrap();
+        hold(&record).unwrap().keep(&minted(1, "old")).unwrap();
         assert_eq!(
             std::fs::read_to_string(&record).unwrap(),
             "{\"name\":\"/ci/old\",\"id\":\"old-0\"}\n"
@@ -213,7 +263,7 @@ mod tests {
         for run in runs {
             run.join().unwrap();
         }
-        let mut all = recorded(&record).unwrap();
+        let mut all = hold(&record).unwrap().minted;
         all.sort();
         let mut want = [minted(1, "old"), minted(200, "a"), minted(200, "b")].concat();
         want.sort();
@@ -237,5 +287,56 @@ mod tests {
         let err = add(&record, &minted(1, "a")).unwrap_err().to_string();
         assert!(err.contains("can be written by others"), "{err}");
         assert_eq!(std::fs::read_to_string(&record).unwrap(), "");
+        // One readable by others (made by hand) is made private by the next line added.
+        std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o644)).unwrap();
+        add(&record, &minted(1, "a")).unwrap();
+        let mode = std::fs::metadata(&record).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn lines_added_while_a_revoke_holds_the_record_go_to_the_rewritten_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = minted_path(&dir.path().join("env"));
+        for kept in [minted(1, "failed"), Vec::new()] {
+            add(&record, &minted(2, "old")).unwrap();
+            let held = hold(&record).unwrap();
+            assert_eq!(held.minted, minted(2, "old"));
+            // A run that mints while the revoke is under way: it waits for the record.
+            let (done, finished) = std::sync::mpsc::channel();
+            let adder = {
+                let record = record.clone();
+                std::thread::spawn(move || {
+                    add(&record, &minted(1, "new")).unwrap();
+                    done.send(()).unwrap();
+                })
+            };
+            let waited = finished.recv_timeout(std::time::Duration::from_millis(200));
+            assert!(
+                waited.is_err(),
+                "the line was added to a record being revoked"
+            );
+            // The revoke rewrites the record with what it could not revoke (or removes
+            // it), and lets go: the waiting line lands in what replaced it.
+            held.keep(&kept).unwrap();
+            adder.join().unwrap();
+            assert_eq!(
+                hold(&record).unwrap().minted,
+                [kept, minted(1, "new")].concat()
+            );
+            std::fs::remove_file(&record).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_full_record_is_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = minted_path(&dir.path().join("env"));
+        add(&record, &minted(1, "a")).unwrap();
+        let before = std::fs::read(&record).unwrap();
+        let err =
+            Error::from(append(&record, b"{}\n", before.len() as u64 + 2).unwrap_err()).to_string();
+        assert!(err.contains("is full"), "{err}");
+        assert_eq!(std::fs::read(&record).unwrap(), before);
     }
 }

@@ -14,7 +14,7 @@
 
 use std::fs::{self, DirBuilder};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
@@ -98,17 +98,79 @@ pub fn write_bytes(path: &Path, content: &[u8]) -> Result<(), WriteError> {
 
 /// Appends `content` to `path` with one write, creating it (0600, and missing directories
 /// 0700) if need be: for a record that only grows, so a run costs what it adds rather than
-/// a rewrite of everything before it, and two runs appending at once both keep theirs
-/// (`O_APPEND` places each write at the end). The directory must pass `files`'s rule; an
-/// existing file must be a regular file of ours (or root's) that nobody else may write,
-/// and a link there is refused, not followed.
-pub fn append(path: &Path, content: &[u8]) -> Result<(), WriteError> {
-    use std::os::unix::fs::OpenOptionsExt;
+/// a rewrite of everything before it, and two runs appending at once both keep theirs.
+/// The directory must pass `files`'s rule; an existing file must be a regular file of ours
+/// (or root's) that nobody else may write, and a link there is refused, not followed. A
+/// file that would grow past `max` bytes is left as it is, and that is an error.
+///
+/// The write holds an exclusive `flock` on the file, which is how a rewrite of it under
+/// the same lock (revoking what a record names) keeps the lines added meanwhile: they wait
+/// for it, then go to the file that replaced the one they opened.
+pub fn append(path: &Path, content: &[u8], max: u64) -> Result<(), WriteError> {
     let dir = parent(path);
     create_dir(dir)?;
     trusted(dir, path)?;
     let shown = path.display();
-    let mut file = fs::OpenOptions::new()
+    let io = |message: String| move |source| WriteError::Io { message, source };
+    // Each turn opens what the name holds now; another turn is needed only when a
+    // rewrite replaced the file while this run waited for its lock.
+    for _ in 0..16 {
+        let (mut file, meta) = open_appending(path)?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).map_err(|e| {
+            WriteError::Io {
+                message: format!("cannot lock {shown}"),
+                source: e.into(),
+            }
+        })?;
+        if !files::still_named(path, &meta) {
+            continue;
+        }
+        // What was written before the lock was held counts: another run's lines.
+        let len = file
+            .metadata()
+            .map_err(io(format!("cannot examine {shown}")))?
+            .len();
+        if len + content.len() as u64 > max {
+            return Err(WriteError::Refused(
+                Error::other(format!(
+                    "{shown} is full ({} MiB): nothing more is recorded in it",
+                    max >> 20
+                ))
+                .hint("run akl revoke (or remove the file; what it names expires with its TTL)"),
+            ));
+        }
+        // Readable by others (a file made by hand): only akl's own mode from now on.
+        if meta.mode() & 0o077 != 0 {
+            file.set_permissions(fs::Permissions::from_mode(0o600))
+                .map_err(io(format!("cannot make {shown} private")))?;
+        }
+        // A write cut short before (a full disk) left a line without its end: this one
+        // starts on a line of its own rather than run into it.
+        let mut last = [0u8];
+        let torn = len > 0
+            && std::os::unix::fs::FileExt::read_at(&file, &mut last, len - 1).is_ok_and(|n| n == 1)
+            && last[0] != b'\n';
+        let content: std::borrow::Cow<[u8]> = match torn {
+            true => [b"\n", content].concat().into(),
+            false => content.into(),
+        };
+        return file
+            .write_all(&content)
+            .map_err(io(format!("cannot write {shown}")));
+    }
+    Err(WriteError::Io {
+        message: format!("cannot append to {shown}"),
+        source: std::io::Error::other("it was replaced again and again while akl waited for it"),
+    })
+}
+
+/// Opens `path` to append to it, creating it if missing: a regular file of ours that
+/// nobody else may write, checked on what was opened, not on the name (nothing can be
+/// swapped in between).
+fn open_appending(path: &Path) -> Result<(fs::File, fs::Metadata), WriteError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let shown = path.display();
+    let file = fs::OpenOptions::new()
         .read(true)
         .append(true)
         .create(true)
@@ -130,26 +192,11 @@ pub fn append(path: &Path, content: &[u8]) -> Result<(), WriteError> {
         message: format!("cannot examine {shown}"),
         source,
     })?;
-    // Checked on what was opened, not on the name: nothing can be swapped in between.
     if !meta.is_file() {
         return Err(WriteError::Refused(files::not_regular(path)));
     }
     files::check_opened(path, &meta).map_err(WriteError::Refused)?;
-    // A write cut short before (a full disk) left a line without its end: this one starts
-    // on a line of its own rather than run into it.
-    let mut last = [0u8];
-    let torn = meta.len() > 0
-        && std::os::unix::fs::FileExt::read_at(&file, &mut last, meta.len() - 1)
-            .is_ok_and(|n| n == 1)
-        && last[0] != b'\n';
-    let content: std::borrow::Cow<[u8]> = match torn {
-        true => [b"\n", content].concat().into(),
-        false => content.into(),
-    };
-    file.write_all(&content).map_err(|source| WriteError::Io {
-        message: format!("cannot write {shown}"),
-        source,
-    })
+    Ok((file, meta))
 }
 
 /// Proves that `path` can be written, before any request: its directory is created (0700)
