@@ -96,7 +96,14 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
         true => None,
         false => {
             let record = envfile::minted_path(&home(&path)?);
-            envfile::record_minted(&record, &outcome.minted)?;
+            if let Err(e) = envfile::record_minted(&record, &outcome.minted) {
+                // Credentials nothing records could never be revoked, and the run fails
+                // before anyone can use them.
+                if let Some(mut session) = resolution.session {
+                    super::revoke::now(&mut session, outcome.minted.clone()).await;
+                }
+                return Err(e);
+            }
             Some(record)
         }
     };

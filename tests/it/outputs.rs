@@ -498,6 +498,29 @@ fn a_run_that_fails_revokes_what_it_minted() {
 }
 
 #[test]
+fn a_run_whose_record_cannot_be_added_to_revokes_what_it_minted() {
+    let world = World::with(fixture());
+    let dir = world.home().join(".akeyless");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let record = dir.join(".env.minted");
+    std::fs::write(&record, "").unwrap();
+    std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o622)).unwrap();
+    world
+        .akl()
+        .env("DB", "akeyless://ci/mysql#password")
+        .args(["env"])
+        .run()
+        .code(2)
+        .stderr_has(".env.minted")
+        .stderr_has("can be written by others");
+    assert_eq!(world.fake.count("get-dynamic-secret-value"), 1);
+    assert!(world.fake.live().is_empty(), "{:?}", world.fake.live());
+    assert!(!env_path(&world).exists(), "no env file without its record");
+    assert_eq!(std::fs::read(&record).unwrap(), b"");
+}
+
+#[test]
 fn akl_env_records_what_it_minted_for_akl_revoke_and_the_job_shell() {
     let world = World::with(fixture());
     let record = world.home().join(".akeyless/.env.minted");
