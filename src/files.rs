@@ -4,7 +4,8 @@
 //! directory (and the file) must belong to the running user or to root and must not be
 //! writable by anyone else; every directory above it must belong to us or root and, if
 //! others may write it, be sticky (as `/tmp` is), so nobody can swap what lies below. A
-//! symbolic link counts as what it points to, and must itself belong to us or root.
+//! symbolic link counts as what it points to, and must itself belong to us or root, wherever
+//! it is met on the way.
 //! Reads are of regular files only, with a size cap: a FIFO or a device would hang or
 //! flood a run.
 
@@ -38,14 +39,7 @@ fn owner(meta: &Metadata) -> String {
 
 /// Checks the directory `dir` (which must exist) and every directory above it.
 pub fn check_dir(dir: &Path) -> Result<()> {
-    let link = std::fs::symlink_metadata(dir)
-        .map_err(|e| refuse(dir, format!("cannot be examined ({e})")))?;
-    if link.file_type().is_symlink() && !ours(&link) {
-        return Err(refuse(
-            dir,
-            format!("is a symbolic link that {}", owner(&link)),
-        ));
-    }
+    check_links(dir)?;
     let real =
         std::fs::canonicalize(dir).map_err(|e| refuse(dir, format!("cannot be resolved ({e})")))?;
     let meta = std::fs::metadata(&real).map_err(|e| refuse(dir, e))?;
@@ -75,6 +69,71 @@ pub fn check_dir(dir: &Path) -> Result<()> {
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Every symbolic link met on the way to `dir`, as the kernel resolves it (in `dir`
+/// itself, and in what each link points to), must belong to us or root: someone else's
+/// link could be pointed elsewhere once the directory it leads to has been checked.
+fn check_links(dir: &Path) -> Result<()> {
+    use std::path::Component;
+    enum Step {
+        Root,
+        Up,
+        Name(std::ffi::OsString),
+    }
+    // A path's steps, the first last (`left` is walked from its end).
+    let steps = |path: &Path| -> Vec<Step> {
+        path.components()
+            .rev()
+            .filter_map(|c| match c {
+                Component::Prefix(_) | Component::RootDir => Some(Step::Root),
+                Component::CurDir => None,
+                Component::ParentDir => Some(Step::Up),
+                Component::Normal(name) => Some(Step::Name(name.to_os_string())),
+            })
+            .collect()
+    };
+    let start =
+        std::path::absolute(dir).map_err(|e| refuse(dir, format!("cannot be resolved ({e})")))?;
+    let mut left = steps(&start);
+    // Where the walk is: resolved, free of links.
+    let mut at = PathBuf::from("/");
+    let mut links = 0;
+    while let Some(step) = left.pop() {
+        let name = match step {
+            Step::Root => {
+                at = PathBuf::from("/");
+                continue;
+            }
+            Step::Up => {
+                at.pop();
+                continue;
+            }
+            Step::Name(name) => name,
+        };
+        let next = at.join(name);
+        let meta = std::fs::symlink_metadata(&next)
+            .map_err(|e| refuse(dir, format!("cannot be examined ({e})")))?;
+        if !meta.file_type().is_symlink() {
+            at = next;
+            continue;
+        }
+        if !ours(&meta) {
+            let what = match next == start {
+                true => "is a symbolic link that".to_owned(),
+                false => format!("goes through {}, a symbolic link that", next.display()),
+            };
+            return Err(refuse(dir, format!("{what} {}", owner(&meta))));
+        }
+        links += 1;
+        if links > 40 {
+            return Err(refuse(dir, "goes through too many symbolic links"));
+        }
+        let target = std::fs::read_link(&next)
+            .map_err(|e| refuse(dir, format!("cannot be resolved ({e})")))?;
+        left.extend(steps(&target));
     }
     Ok(())
 }

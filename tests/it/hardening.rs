@@ -106,6 +106,43 @@ fn another_users_files_and_directories_are_refused() {
         .stderr_has("is a symbolic link that belongs to uid 1000");
     assert!(!theirs.join("env").exists());
 
+    // Their link in the middle of the path, to a directory of ours: where it leads passes,
+    // but they could point it elsewhere between the check and the write. Reached through
+    // a link of ours too; a link of ours alone is followed.
+    let ours = world.dir.path().join("ours");
+    mkdir(&ours, 0o700, 0);
+    mkdir(&ours.join("job"), 0o700, 0);
+    let their_link = world.dir.path().join("their-link");
+    symlink(&ours, &their_link).unwrap();
+    lchown(&their_link, Some(STRANGER), Some(STRANGER)).unwrap();
+    let our_link = world.dir.path().join("our-link");
+    symlink(&their_link, &our_link).unwrap();
+    let through_theirs = format!(
+        "goes through {}, a symbolic link that belongs to uid 1000",
+        their_link.display()
+    );
+    for via in [&their_link, &our_link] {
+        world
+            .akl()
+            .env("AKEYLESS_ENV_FILE", via.join("job/env"))
+            .env("DB", "akeyless://ci/db-password")
+            .args(["env"])
+            .run()
+            .code(2)
+            .stderr_has(&through_theirs);
+    }
+    assert!(!ours.join("job/env").exists());
+    let fine = world.dir.path().join("fine-link");
+    symlink(&ours, &fine).unwrap();
+    world
+        .akl()
+        .env("AKEYLESS_ENV_FILE", fine.join("job/env"))
+        .env("DB", "akeyless://ci/db-password")
+        .args(["env"])
+        .run()
+        .ok();
+    assert!(ours.join("job/env").exists());
+
     // akl run --env-file with their file, writable by all.
     let file = world.dir.path().join("their.env");
     plant(&file, "export DB='x'\n", 0o666, STRANGER);
