@@ -37,53 +37,31 @@ fn owner(meta: &Metadata) -> String {
     format!("belongs to uid {}", meta.uid())
 }
 
-/// Checks the directory `dir` (which must exist) and every directory above it.
+/// Checks the directory `dir` (which must exist) and the way to it, walked as the kernel
+/// resolves it: every directory entered (also one left again by `..`) must belong to us
+/// or root and, if others may write it, be sticky; every symbolic link met (in `dir` as
+/// given, and in what each link points to) must belong to us or root. Anything of someone
+/// else's on the way could be renamed or pointed elsewhere once checked.
 pub fn check_dir(dir: &Path) -> Result<()> {
-    check_links(dir)?;
-    let real =
-        std::fs::canonicalize(dir).map_err(|e| refuse(dir, format!("cannot be resolved ({e})")))?;
-    let meta = std::fs::metadata(&real).map_err(|e| refuse(dir, e))?;
-    if !meta.is_dir() {
-        return Err(refuse(dir, "is not a directory"));
-    }
-    if !ours(&meta) {
-        return Err(refuse(dir, owner(&meta)));
-    }
-    if meta.mode() & WRITABLE_BY_OTHERS != 0 {
-        return Err(refuse(
-            dir,
-            format!("can be written by others (mode {:o})", meta.mode() & 0o7777),
-        ));
-    }
-    for ancestor in real.ancestors().skip(1) {
-        let meta = std::fs::metadata(ancestor).map_err(|e| refuse(ancestor, e))?;
-        if !ours(&meta) {
-            return Err(refuse(ancestor, owner(&meta)));
-        }
-        if meta.mode() & WRITABLE_BY_OTHERS != 0 && meta.mode() & STICKY == 0 {
-            return Err(refuse(
-                ancestor,
-                format!(
-                    "can be written by others and is not sticky (mode {:o})",
-                    meta.mode() & 0o7777
-                ),
-            ));
-        }
-    }
-    Ok(())
+    walk(dir, true)
 }
 
-/// Every symbolic link met on the way to `dir`, as the kernel resolves it (in `dir`
-/// itself, and in what each link points to), must belong to us or root: someone else's
-/// link could be pointed elsewhere once the directory it leads to has been checked.
-fn check_links(dir: &Path) -> Result<()> {
+/// Checks the way to `dir`, a directory that exists, in which akl is about to make one:
+/// `check_dir`'s rule, by which `dir` itself may be written by others if it is sticky
+/// (`/tmp` may hold a private directory).
+pub fn check_way(dir: &Path) -> Result<()> {
+    walk(dir, false)
+}
+
+/// `check_dir` (`own`: `dir` is the directory of secrets) or `check_way`.
+fn walk(dir: &Path, own: bool) -> Result<()> {
     use std::path::Component;
     enum Step {
         Root,
         Up,
         Name(std::ffi::OsString),
     }
-    // A path's steps, the first last (`left` is walked from its end).
+    // A path's steps, the first last (the walk pops them).
     let steps = |path: &Path| -> Vec<Step> {
         path.components()
             .rev()
@@ -98,9 +76,14 @@ fn check_links(dir: &Path) -> Result<()> {
     let start =
         std::path::absolute(dir).map_err(|e| refuse(dir, format!("cannot be resolved ({e})")))?;
     let mut left = steps(&start);
-    // Where the walk is: resolved, free of links.
+    // Where the walk is: a directory, reached without links.
     let mut at = PathBuf::from("/");
     let mut links = 0;
+    let examine = |path: &Path| {
+        std::fs::symlink_metadata(path)
+            .map_err(|e| refuse(path, format!("cannot be examined ({e})")))
+    };
+    entered(&at, &examine(&at)?)?;
     while let Some(step) = left.pop() {
         let name = match step {
             Step::Root => {
@@ -114,9 +97,12 @@ fn check_links(dir: &Path) -> Result<()> {
             Step::Name(name) => name,
         };
         let next = at.join(name);
-        let meta = std::fs::symlink_metadata(&next)
-            .map_err(|e| refuse(dir, format!("cannot be examined ({e})")))?;
+        let meta = examine(&next)?;
         if !meta.file_type().is_symlink() {
+            // The last one is the directory itself, checked below.
+            if !(own && left.is_empty()) {
+                entered(&next, &meta)?;
+            }
             at = next;
             continue;
         }
@@ -134,6 +120,44 @@ fn check_links(dir: &Path) -> Result<()> {
         let target = std::fs::read_link(&next)
             .map_err(|e| refuse(dir, format!("cannot be resolved ({e})")))?;
         left.extend(steps(&target));
+    }
+    // Where the walk ended is the directory itself: nobody else may write it at all.
+    let meta = examine(&at)?;
+    if !own {
+        return match meta.is_dir() {
+            true => entered(&at, &meta),
+            false => Err(refuse(dir, "is not a directory")),
+        };
+    }
+    if !meta.is_dir() {
+        return Err(refuse(dir, "is not a directory"));
+    }
+    if !ours(&meta) {
+        return Err(refuse(dir, owner(&meta)));
+    }
+    if meta.mode() & WRITABLE_BY_OTHERS != 0 {
+        return Err(refuse(
+            dir,
+            format!("can be written by others (mode {:o})", meta.mode() & 0o7777),
+        ));
+    }
+    Ok(())
+}
+
+/// A directory on the way: ours or root's, and sticky if others may write it, so that
+/// nobody else can swap what lies below.
+fn entered(dir: &Path, meta: &Metadata) -> Result<()> {
+    if !ours(meta) {
+        return Err(refuse(dir, owner(meta)));
+    }
+    if meta.mode() & WRITABLE_BY_OTHERS != 0 && meta.mode() & STICKY == 0 {
+        return Err(refuse(
+            dir,
+            format!(
+                "can be written by others and is not sticky (mode {:o})",
+                meta.mode() & 0o7777
+            ),
+        ));
     }
     Ok(())
 }

@@ -224,9 +224,22 @@ fn trusted(dir: &Path, path: &Path) -> Result<(), WriteError> {
         .map_err(WriteError::Refused)
 }
 
+/// Creates `dir` (0700) and what is missing above it, once the part of the way that
+/// exists has passed `files`'s rule: nothing is made in someone else's directory.
 fn create_dir(dir: &Path) -> Result<(), WriteError> {
     if dir.is_dir() {
         return Ok(());
+    }
+    let existing = dir
+        .ancestors()
+        .skip(1)
+        .map(|a| match a.as_os_str().is_empty() {
+            true => Path::new("."),
+            false => a,
+        })
+        .find(|a| a.is_dir());
+    if let Some(existing) = existing {
+        files::check_way(existing).map_err(WriteError::Refused)?;
     }
     DirBuilder::new()
         .recursive(true)

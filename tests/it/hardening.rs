@@ -132,6 +132,38 @@ fn another_users_files_and_directories_are_refused() {
             .stderr_has(&through_theirs);
     }
     assert!(!ours.join("job/env").exists());
+    // Nor is a missing directory made through it before the refusal.
+    world
+        .akl()
+        .env("AKEYLESS_ENV_FILE", their_link.join("made/env"))
+        .env("DB", "akeyless://ci/db-password")
+        .args(["env"])
+        .run()
+        .code(2)
+        .stderr_has("a symbolic link that belongs to uid 1000");
+    assert!(!ours.join("made").exists());
+    // Their directory on the way, left again by `..` or holding a link of ours: they can
+    // rename it and put a link of theirs in its place once it is checked.
+    let shared = world.dir.path().join("shared");
+    mkdir(&shared, 0o1777, 0);
+    let their_dir = shared.join("their-dir");
+    mkdir(&their_dir, 0o755, STRANGER);
+    symlink(&ours, their_dir.join("our-link")).unwrap();
+    let through = [
+        their_dir.join("..").join("..").join("ours/job/env"),
+        their_dir.join("our-link/job/env"),
+    ];
+    for via in through {
+        world
+            .akl()
+            .env("AKEYLESS_ENV_FILE", &via)
+            .env("DB", "akeyless://ci/db-password")
+            .args(["env"])
+            .run()
+            .code(2)
+            .stderr_has(&format!("{} belongs to uid 1000", their_dir.display()));
+    }
+    assert!(!ours.join("job/env").exists());
     let fine = world.dir.path().join("fine-link");
     symlink(&ours, &fine).unwrap();
     world
