@@ -226,6 +226,42 @@ pub fn open_trusted(path: &Path) -> Result<Option<File>> {
     Ok(Some(file))
 }
 
+/// How long a record may be held by another run before waiting for it is an error: a
+/// revoke holds it for its requests only, which take a round trip or a few.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Takes an exclusive `flock` on `file` (opened from `path`), waiting up to `LOCK_WAIT`.
+pub fn lock(file: &File, path: &Path) -> Result<()> {
+    use rustix::fs::{FlockOperation, flock};
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match flock(file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(()),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK && started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                return Err(Error::other(format!(
+                    "{} has been held by another akl run for {} s",
+                    path.display(),
+                    LOCK_WAIT.as_secs()
+                ))
+                .hint("a revoke that hangs holds it; try again once it is done"));
+            }
+            // A filesystem that cannot lock: appends still land whole (`O_APPEND`); only a
+            // revoke at the same moment could lose one, as before there was a lock.
+            Err(e) if e == rustix::io::Errno::NOLCK || e == rustix::io::Errno::OPNOTSUPP => {
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(Error::other(format!("cannot lock {}: {e}", path.display())));
+            }
+        }
+    }
+}
+
 /// Whether `path` still names the file `opened` (it was not renamed over, or removed,
 /// since it was opened).
 pub fn still_named(path: &Path, opened: &Metadata) -> bool {

@@ -78,10 +78,6 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
     let outcome = &resolution.outcome;
     warn_if_too_big(&outcome.resolved);
 
-    // Whoever sources the file exports the values: an enclosing masker learns them first.
-    if super::registers(env)? {
-        super::register(env, &outputs::masks(&outcome.resolved))?;
-    }
     // Files and the record of what to revoke live beside the env file (the default one
     // for --stdout, so that the image's job shell and `akl revoke` find them).
     let home = |path: &Option<PathBuf>| -> Result<PathBuf> {
@@ -90,21 +86,33 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
             None => envfile::destination(env, envfile::env_file(env, None)?),
         }
     };
-    let files_dir = || Ok(envfile::files_dir(&home(&path)?));
-    let (vars, files) = outputs::variables(&outcome.resolved, files_dir)?;
-    let record = match outcome.minted.is_empty() {
-        true => None,
-        false => {
-            let record = envfile::minted_path(&home(&path)?);
-            if let Err(e) = envfile::record_minted(&record, &outcome.minted) {
-                // Credentials nothing records could never be revoked, and the run fails
-                // before anyone can use them.
-                if let Some(mut session) = resolution.session {
-                    super::revoke::now(&mut session, outcome.minted.clone()).await;
-                }
-                return Err(e);
+    // Until the record names what dynamic secrets minted, a failure revokes it: nothing
+    // else ever could, and the run ends before anyone can use it.
+    let recorded = (|| {
+        // Whoever sources the file exports the values: an enclosing masker learns them
+        // first.
+        if super::registers(env)? {
+            super::register(env, &outputs::masks(&outcome.resolved))?;
+        }
+        let files_dir = || Ok(envfile::files_dir(&home(&path)?));
+        let (vars, files) = outputs::variables(&outcome.resolved, files_dir)?;
+        let record = match outcome.minted.is_empty() {
+            true => None,
+            false => {
+                let record = envfile::minted_path(&home(&path)?);
+                envfile::record_minted(&record, &outcome.minted)?;
+                Some(record)
             }
-            Some(record)
+        };
+        Ok((vars, files, record))
+    })();
+    let (vars, files, record) = match recorded {
+        Ok(recorded) => recorded,
+        Err(e) => {
+            if let Some(mut session) = resolution.session.filter(|_| !outcome.minted.is_empty()) {
+                super::revoke::now(&mut session, outcome.minted.clone()).await;
+            }
+            return Err(e);
         }
     };
     let content = envfile::render(&vars, &outcome.unset, args.format);

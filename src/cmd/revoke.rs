@@ -32,20 +32,25 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &RevokeArgs) -> Result<
 
 /// Revokes the credentials recorded in `record`; those that could not be revoked stay
 /// recorded. The record is held from reading to rewriting, so a run that adds to it
-/// meanwhile waits and loses nothing. Returns how many were revoked, and the failures.
+/// meanwhile waits and loses nothing; it is held after the login, so that such a run
+/// waits for the revoking requests only. Returns how many were revoked, and the failures.
 pub async fn recorded(
     env: &Env,
     overrides: &Overrides,
     record: &Path,
 ) -> Result<(usize, Vec<(Minted, String)>)> {
-    let mut held = envfile::hold_minted(record)?;
-    let minted = std::mem::take(&mut held.minted);
-    if minted.is_empty() {
+    // Nothing recorded: no login.
+    if envfile::hold_minted(record)?.minted.is_empty() {
         return Ok((0, Vec::new()));
     }
-    let count = minted.len();
     let settings = Settings::from_env(env, overrides)?;
     let mut session = Session::start(&settings).await?;
+    let mut held = envfile::hold_minted(record)?;
+    let minted = std::mem::take(&mut held.minted);
+    let count = minted.len();
+    if count == 0 {
+        return Ok((0, Vec::new())); // revoked by another run meanwhile
+    }
     let failed = resolve::revoke(&mut session, minted).await?;
     let kept: Vec<Minted> = failed.iter().map(|(m, _)| m.clone()).collect();
     held.keep(&kept)?;

@@ -66,8 +66,7 @@ pub fn hold(record: &Path) -> Result<Held> {
         let Some(file) = files::open_trusted(record)? else {
             return Ok(empty(None));
         };
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| Error::other(format!("cannot lock {}: {e}", record.display())))?;
+        files::lock(&file, record)?;
         let opened = file
             .metadata()
             .map_err(|e| Error::other(format!("cannot examine {}: {e}", record.display())))?;
@@ -329,9 +328,30 @@ mod tests {
     }
 
     #[test]
+    fn a_revoke_waiting_for_another_reads_what_that_one_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = minted_path(&dir.path().join("env"));
+        add(&record, &minted(3, "old")).unwrap();
+        let first = hold(&record).unwrap();
+        let second = {
+            let record = record.clone();
+            std::thread::spawn(move || hold(&record).unwrap().minted)
+        };
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // The first revoked two of three: the second must not try those again.
+        first.keep(&minted(1, "old")).unwrap();
+        assert_eq!(second.join().unwrap(), minted(1, "old"));
+    }
+
+    #[test]
     fn a_full_record_is_left_as_it_is() {
         let dir = tempfile::tempdir().unwrap();
         let record = minted_path(&dir.path().join("env"));
+        // The line end that an append puts after a line cut short counts too.
+        std::fs::write(&record, "{\"na").unwrap();
+        let err = Error::from(append(&record, b"{}\n", 7).unwrap_err()).to_string();
+        assert!(err.contains("is full"), "{err}");
+        std::fs::remove_file(&record).unwrap();
         add(&record, &minted(1, "a")).unwrap();
         let before = std::fs::read(&record).unwrap();
         let err =

@@ -105,7 +105,8 @@ pub fn write_bytes(path: &Path, content: &[u8]) -> Result<(), WriteError> {
 ///
 /// The write holds an exclusive `flock` on the file, which is how a rewrite of it under
 /// the same lock (revoking what a record names) keeps the lines added meanwhile: they wait
-/// for it, then go to the file that replaced the one they opened.
+/// for it (`files::lock`: 10 s at most), then go to the file that replaced the one they
+/// opened.
 pub fn append(path: &Path, content: &[u8], max: u64) -> Result<(), WriteError> {
     let dir = parent(path);
     create_dir(dir)?;
@@ -116,12 +117,7 @@ pub fn append(path: &Path, content: &[u8], max: u64) -> Result<(), WriteError> {
     // rewrite replaced the file while this run waited for its lock.
     for _ in 0..16 {
         let (mut file, meta) = open_appending(path)?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).map_err(|e| {
-            WriteError::Io {
-                message: format!("cannot lock {shown}"),
-                source: e.into(),
-            }
-        })?;
+        files::lock(&file, path).map_err(WriteError::Refused)?;
         if !files::still_named(path, &meta) {
             continue;
         }
@@ -130,6 +126,16 @@ pub fn append(path: &Path, content: &[u8], max: u64) -> Result<(), WriteError> {
             .metadata()
             .map_err(io(format!("cannot examine {shown}")))?
             .len();
+        // A write cut short before (a full disk) left a line without its end: this one
+        // starts on a line of its own rather than run into it.
+        let mut last = [0u8];
+        let torn = len > 0
+            && std::os::unix::fs::FileExt::read_at(&file, &mut last, len - 1).is_ok_and(|n| n == 1)
+            && last[0] != b'\n';
+        let content: std::borrow::Cow<[u8]> = match torn {
+            true => [b"\n", content].concat().into(),
+            false => content.into(),
+        };
         if len + content.len() as u64 > max {
             return Err(WriteError::Refused(
                 Error::other(format!(
@@ -144,16 +150,6 @@ pub fn append(path: &Path, content: &[u8], max: u64) -> Result<(), WriteError> {
             file.set_permissions(fs::Permissions::from_mode(0o600))
                 .map_err(io(format!("cannot make {shown} private")))?;
         }
-        // A write cut short before (a full disk) left a line without its end: this one
-        // starts on a line of its own rather than run into it.
-        let mut last = [0u8];
-        let torn = len > 0
-            && std::os::unix::fs::FileExt::read_at(&file, &mut last, len - 1).is_ok_and(|n| n == 1)
-            && last[0] != b'\n';
-        let content: std::borrow::Cow<[u8]> = match torn {
-            true => [b"\n", content].concat().into(),
-            false => content.into(),
-        };
         return file
             .write_all(&content)
             .map_err(io(format!("cannot write {shown}")));

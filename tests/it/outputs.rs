@@ -521,6 +521,26 @@ fn a_run_whose_record_cannot_be_added_to_revokes_what_it_minted() {
 }
 
 #[test]
+fn a_run_whose_record_has_no_place_revokes_what_it_minted() {
+    // With --stdout, the record's place (beside the default env file) is known only once
+    // the values are: here a directory of another user's.
+    let world = World::with(fixture());
+    let theirs = world.dir.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(1000), Some(1000)).unwrap();
+    world
+        .akl()
+        .env("AKEYLESS_ENV_FILE", theirs.join("env"))
+        .env("DB", "akeyless://ci/mysql#password")
+        .args(["env", "--stdout"])
+        .run()
+        .code(2)
+        .stderr_has("belongs to uid 1000");
+    assert_eq!(world.fake.count("get-dynamic-secret-value"), 1);
+    assert!(world.fake.live().is_empty(), "{:?}", world.fake.live());
+}
+
+#[test]
 fn akl_env_records_what_it_minted_for_akl_revoke_and_the_job_shell() {
     let world = World::with(fixture());
     let record = world.home().join(".akeyless/.env.minted");
