@@ -11,7 +11,7 @@ use crate::files;
 use crate::settings::vars::{AKEYLESS_ENV_FILE, HOME};
 use crate::settings::{self, Env};
 
-use super::write::{check_writable, parent};
+use super::write::{WriteError, check_writable, parent};
 
 /// Where `akl env` should write, before checking that it can.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,16 @@ pub fn destination(env: &Env, file: EnvFile) -> Result<PathBuf> {
                 "{} is not writable",
                 path.parent().unwrap_or(&path).display()
             )),
+            // HOME, or a directory above it, is another user's (a container run as an
+            // arbitrary user): nothing of ours is made there, as if it were not writable.
+            // A `.akeyless` that is there already and refused is an error.
+            Err(WriteError::Refused(_))
+                if fs::symlink_metadata(parent(&path)).is_err()
+                    && path.parent().and_then(Path::parent).is_some() =>
+            {
+                let home = path.parent().and_then(Path::parent).unwrap_or(&path);
+                fallback(format!("{} is not ours to write in", home.display()))
+            }
             Err(e) => Err(Error::from(e)),
         },
     }

@@ -541,7 +541,12 @@ fn an_unusable_home_falls_back_to_a_private_directory() {
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
         .unwrap();
     let fallback = tmp.join(format!("akl-{uid}/.akeyless/env"));
-    for home in [None, Some("/sys")] {
+    // Another user's HOME (a container run as an arbitrary user).
+    let theirs = world.dir.path().join("their-home");
+    std::fs::create_dir(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(1000), Some(1000)).unwrap();
+    let theirs = theirs.to_str().unwrap();
+    for home in [None, Some("/sys"), Some(theirs)] {
         let mut akl = world
             .akl()
             .env_remove("HOME")
@@ -551,12 +556,12 @@ fn an_unusable_home_falls_back_to_a_private_directory() {
             akl = akl.env("HOME", home);
         }
         let run = akl.args(["env"]).run().ok();
-        let why = if home.is_some() {
-            "/sys/.akeyless is not writable"
-        } else {
-            "HOME is not set"
+        let why = match home {
+            Some("/sys") => "/sys/.akeyless is not writable".to_owned(),
+            Some(theirs) => format!("{theirs} is not ours to write in"),
+            None => "HOME is not set".to_owned(),
         };
-        run.stderr_has(why).stderr_has(&format!(
+        run.stderr_has(&why).stderr_has(&format!(
             "the env file goes to {} instead",
             fallback.display()
         ));
@@ -573,7 +578,7 @@ fn an_unusable_home_falls_back_to_a_private_directory() {
         .stderr_has("cannot create the directory /sys/akl");
     assert_eq!(
         world.fake.count("get-secret-value"),
-        2,
+        3,
         "the bad path failed before any request"
     );
 }
