@@ -226,8 +226,8 @@ pub fn open_trusted(path: &Path) -> Result<Option<File>> {
     Ok(Some(file))
 }
 
-/// How long a record may be held by another run before waiting for it is an error: a
-/// revoke holds it for its requests only, which take a round trip or a few.
+/// How long a record may be held by another run before waiting for it is an error: it is
+/// held only to be read or rewritten, never across a request.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Takes an exclusive `flock` on `file` (opened from `path`), waiting up to `LOCK_WAIT`.
@@ -253,6 +253,10 @@ pub fn lock(file: &File, path: &Path) -> Result<()> {
             // A filesystem that cannot lock: appends still land whole (`O_APPEND`); only a
             // revoke at the same moment could lose one, as before there was a lock.
             Err(e) if e == rustix::io::Errno::NOLCK || e == rustix::io::Errno::OPNOTSUPP => {
+                crate::error::warn(format!(
+                    "{} cannot be locked ({e}): a revoke at the same moment as this run could lose what this run adds to it",
+                    path.display()
+                ));
                 return Ok(());
             }
             Err(e) => {

@@ -31,30 +31,26 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &RevokeArgs) -> Result<
 }
 
 /// Revokes the credentials recorded in `record`; those that could not be revoked stay
-/// recorded. The record is held from reading to rewriting, so a run that adds to it
-/// meanwhile waits and loses nothing; it is held after the login, so that such a run
-/// waits for the revoking requests only. Returns how many were revoked, and the failures.
+/// recorded, and so do lines added meanwhile (the record is locked only to be read, and
+/// to take out what was revoked). Returns how many were revoked, and the failures.
 pub async fn recorded(
     env: &Env,
     overrides: &Overrides,
     record: &Path,
 ) -> Result<(usize, Vec<(Minted, String)>)> {
-    // Nothing recorded: no login.
-    if envfile::hold_minted(record)?.minted.is_empty() {
+    let minted = envfile::recorded_minted(record)?;
+    if minted.is_empty() {
         return Ok((0, Vec::new()));
     }
     let settings = Settings::from_env(env, overrides)?;
     let mut session = Session::start(&settings).await?;
-    let mut held = envfile::hold_minted(record)?;
-    let minted = std::mem::take(&mut held.minted);
-    let count = minted.len();
-    if count == 0 {
-        return Ok((0, Vec::new())); // revoked by another run meanwhile
-    }
-    let failed = resolve::revoke(&mut session, minted).await?;
-    let kept: Vec<Minted> = failed.iter().map(|(m, _)| m.clone()).collect();
-    held.keep(&kept)?;
-    Ok((count - failed.len(), failed))
+    let failed = resolve::revoke(&mut session, minted.clone()).await?;
+    let revoked: Vec<Minted> = minted
+        .into_iter()
+        .filter(|m| !failed.iter().any(|(f, _)| f == m))
+        .collect();
+    envfile::forget_minted(record, &revoked)?;
+    Ok((revoked.len(), failed))
 }
 
 /// Revokes what this run minted with its own session; a failure is a warning (the

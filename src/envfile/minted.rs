@@ -5,9 +5,10 @@
 //!
 //! One JSON object per line, `{"name":…,"id":…}`, appended to: a run adds its own lines
 //! in one write, however long the record has grown (a job that runs `akl env` in a loop
-//! without revoking), and two runs at once both keep theirs. Revoking holds the record
-//! (an exclusive `flock`) from reading it to rewriting it with what could not be revoked;
-//! a run that adds lines meanwhile waits, and adds them to the rewritten record.
+//! without revoking), and two runs at once both keep theirs. Revoking reads the record,
+//! revokes, then takes out what it revoked (`forget`); the record is locked (`flock`)
+//! only while it is read or rewritten, never across a request, and a run that adds lines
+//! meanwhile waits for the rewrite, then adds them to the new record.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -39,22 +40,42 @@ pub fn minted_path(env_file: &Path) -> PathBuf {
 /// How large a record may grow: far more lines than any job mints.
 const MAX_RECORD: u64 = 16 << 20;
 
-/// A record held for revoking: nobody adds to it until `keep` has rewritten it, or until
-/// it drops (then it stays as it was).
+/// A record held: nobody adds to it until `keep` has rewritten it, or until it drops
+/// (then it stays as it was).
 #[derive(Debug)]
-pub struct Held {
+struct Held {
     path: PathBuf,
     /// Open and locked while held; `None` when there was no record.
     _lock: Option<File>,
     /// The credentials it names.
-    pub minted: Vec<Minted>,
+    minted: Vec<Minted>,
 }
 
-/// Holds the record at `record` (an empty one when it does not exist) and reads it. A
-/// line that does not read (one cut short by a full disk) is skipped with a warning, so
-/// that it does not keep the others from being revoked; a record of which no line reads
-/// is refused.
-pub fn hold(record: &Path) -> Result<Held> {
+/// The credentials recorded in `record` (none when it does not exist). A line that does
+/// not read (one cut short by a full disk) is skipped with a warning, so that it does not
+/// keep the others from being revoked; a record of which no line reads is refused.
+pub fn recorded(record: &Path) -> Result<Vec<Minted>> {
+    Ok(hold(record)?.minted)
+}
+
+/// Takes `revoked` out of the record (whatever else it holds stays, lines added since it
+/// was read included); a record left empty is removed.
+pub fn forget(record: &Path, revoked: &[Minted]) -> Result<()> {
+    let held = hold(record)?;
+    let left: Vec<Minted> = held
+        .minted
+        .iter()
+        .filter(|m| !revoked.contains(m))
+        .cloned()
+        .collect();
+    if held._lock.is_none() || left.len() == held.minted.len() {
+        return Ok(());
+    }
+    held.keep(&left)
+}
+
+/// Holds the record at `record` (an empty one when it does not exist) and reads it.
+fn hold(record: &Path) -> Result<Held> {
     let empty = |lock| Held {
         path: record.to_path_buf(),
         _lock: lock,
@@ -87,7 +108,7 @@ pub fn hold(record: &Path) -> Result<Held> {
 
 impl Held {
     /// Replaces the record with `minted` (an empty list removes it), then lets go of it.
-    pub fn keep(self, minted: &[Minted]) -> Result<()> {
+    fn keep(self, minted: &[Minted]) -> Result<()> {
         if minted.is_empty() {
             return match std::fs::remove_file(&self.path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::other(format!(
@@ -294,14 +315,14 @@ mod tests {
     }
 
     #[test]
-    fn lines_added_while_a_revoke_holds_the_record_go_to_the_rewritten_one() {
+    fn lines_added_while_the_record_is_held_go_to_the_rewritten_one() {
         let dir = tempfile::tempdir().unwrap();
         let record = minted_path(&dir.path().join("env"));
         for kept in [minted(1, "failed"), Vec::new()] {
             add(&record, &minted(2, "old")).unwrap();
             let held = hold(&record).unwrap();
             assert_eq!(held.minted, minted(2, "old"));
-            // A run that mints while the revoke is under way: it waits for the record.
+            // A run that mints while the record is held for a rewrite: it waits for it.
             let (done, finished) = std::sync::mpsc::channel();
             let adder = {
                 let record = record.clone();
@@ -315,8 +336,8 @@ mod tests {
                 waited.is_err(),
                 "the line was added to a record being revoked"
             );
-            // The revoke rewrites the record with what it could not revoke (or removes
-            // it), and lets go: the waiting line lands in what replaced it.
+            // The record is rewritten with what was not revoked (or removed), and let
+            // go: the waiting line lands in what replaced it.
             held.keep(&kept).unwrap();
             adder.join().unwrap();
             assert_eq!(
@@ -325,6 +346,23 @@ mod tests {
             );
             std::fs::remove_file(&record).unwrap();
         }
+    }
+
+    #[test]
+    fn a_revoke_takes_out_what_it_revoked_and_leaves_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = minted_path(&dir.path().join("env"));
+        add(&record, &minted(3, "a")).unwrap();
+        let read = recorded(&record).unwrap();
+        // A run adds a line while the revoke's requests are out; one of three fails.
+        add(&record, &minted(1, "b")).unwrap();
+        let revoked: Vec<Minted> = read.into_iter().filter(|m| m.id != "a-1").collect();
+        forget(&record, &revoked).unwrap();
+        let left = [minted(3, "a")[1..2].to_vec(), minted(1, "b")].concat();
+        assert_eq!(recorded(&record).unwrap(), left);
+        forget(&record, &left).unwrap();
+        assert!(!record.exists());
+        forget(&record, &left).unwrap(); // nothing there: nothing to do
     }
 
     #[test]

@@ -8,7 +8,9 @@ mod place;
 mod render;
 mod write;
 
-pub use minted::{add as record_minted, hold as hold_minted, minted_path};
+pub use minted::{
+    add as record_minted, forget as forget_minted, minted_path, recorded as recorded_minted,
+};
 pub use outputs::{files_dir, remove_gone, write_files};
 pub use place::{EnvFile, destination, env_file, is_current, stamp, stamp_path};
 pub use render::{Format, Parsed, parse, render};
