@@ -221,30 +221,49 @@ fn trusted(dir: &Path, path: &Path) -> Result<(), WriteError> {
 }
 
 /// Creates `dir` (0700) and what is missing above it, once the part of the way that
-/// exists has passed `files`'s rule: nothing is made in someone else's directory.
+/// exists has passed `files`'s rule: nothing is made in someone else's directory. Each
+/// missing directory is made on its own and the way checked again, so that a link planted
+/// meanwhile (in a sticky `/tmp`) is refused rather than followed.
 fn create_dir(dir: &Path) -> Result<(), WriteError> {
+    use std::path::Component;
     if dir.is_dir() {
         return Ok(());
     }
-    let existing = dir
-        .ancestors()
-        .skip(1)
-        .map(|a| match a.as_os_str().is_empty() {
-            true => Path::new("."),
-            false => a,
-        })
-        .find(|a| a.is_dir());
-    if let Some(existing) = existing {
-        files::check_way(existing).map_err(WriteError::Refused)?;
+    let refused = |why: String| WriteError::Refused(Error::usage(why));
+    // What is missing, from the first that exists down to `dir`.
+    let mut missing = Vec::new();
+    let mut existing = dir;
+    while fs::symlink_metadata(existing).is_err() {
+        match existing.components().next_back() {
+            Some(Component::Normal(_)) => missing.push(existing),
+            _ => {
+                return Err(refused(format!(
+                    "{}: a path whose missing part climbs with .. is not made",
+                    dir.display()
+                )));
+            }
+        }
+        existing = match existing.parent() {
+            Some(p) if p.as_os_str().is_empty() => Path::new("."),
+            Some(p) => p,
+            None => break,
+        };
     }
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|source| WriteError::Io {
-            message: format!("cannot create the directory {}", dir.display()),
-            source,
-        })
+    files::check_way(existing).map_err(WriteError::Refused)?;
+    for made in missing.into_iter().rev() {
+        match DirBuilder::new().mode(0o700).create(made) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(source) => {
+                return Err(WriteError::Io {
+                    message: format!("cannot create the directory {}", made.display()),
+                    source,
+                });
+            }
+        }
+        files::check_way(made).map_err(WriteError::Refused)?;
+    }
+    Ok(())
 }
 
 /// Deletes `.akl-*.tmp` files older than `STALE` in `dir`: they hold secrets, and nothing

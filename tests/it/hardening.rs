@@ -164,6 +164,16 @@ fn another_users_files_and_directories_are_refused() {
             .stderr_has(&format!("{} belongs to uid 1000", their_dir.display()));
     }
     assert!(!ours.join("job/env").exists());
+    // A missing part that climbs back with .. into their directory is not made.
+    world
+        .akl()
+        .env("AKEYLESS_ENV_FILE", shared.join("new/../their-dir/sub/env"))
+        .env("DB", "akeyless://ci/db-password")
+        .args(["env"])
+        .run()
+        .code(2)
+        .stderr_has("climbs with .. is not made");
+    assert!(!shared.join("new").exists() && !their_dir.join("sub").exists());
     let fine = world.dir.path().join("fine-link");
     symlink(&ours, &fine).unwrap();
     world
