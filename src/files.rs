@@ -83,7 +83,15 @@ fn walk(dir: &Path, own: bool) -> Result<()> {
         std::fs::symlink_metadata(path)
             .map_err(|e| refuse(path, format!("cannot be examined ({e})")))
     };
-    entered(&at, &examine(&at)?)?;
+    // A directory refused on the way is named as it is in `dir`, or as where a link led.
+    let refuse_entered = |entered: &Path, why: String| match start.starts_with(entered) {
+        true => refuse(entered, why),
+        false => refuse(
+            dir,
+            format!("goes through {}, which {why}", entered.display()),
+        ),
+    };
+    entered(&examine(&at)?).map_err(|why| refuse_entered(&at, why))?;
     while let Some(step) = left.pop() {
         let name = match step {
             Step::Root => {
@@ -101,7 +109,7 @@ fn walk(dir: &Path, own: bool) -> Result<()> {
         if !meta.file_type().is_symlink() {
             // The last one is the directory itself, checked below.
             if !(own && left.is_empty()) {
-                entered(&next, &meta)?;
+                entered(&meta).map_err(|why| refuse_entered(&next, why))?;
             }
             at = next;
             continue;
@@ -125,7 +133,7 @@ fn walk(dir: &Path, own: bool) -> Result<()> {
     let meta = examine(&at)?;
     if !own {
         return match meta.is_dir() {
-            true => entered(&at, &meta),
+            true => entered(&meta).map_err(|why| refuse_entered(&at, why)),
             false => Err(refuse(dir, "is not a directory")),
         };
     }
@@ -146,17 +154,14 @@ fn walk(dir: &Path, own: bool) -> Result<()> {
 
 /// A directory on the way: ours or root's, and sticky if others may write it, so that
 /// nobody else can swap what lies below.
-fn entered(dir: &Path, meta: &Metadata) -> Result<()> {
+fn entered(meta: &Metadata) -> std::result::Result<(), String> {
     if !ours(meta) {
-        return Err(refuse(dir, owner(meta)));
+        return Err(owner(meta));
     }
     if meta.mode() & WRITABLE_BY_OTHERS != 0 && meta.mode() & STICKY == 0 {
-        return Err(refuse(
-            dir,
-            format!(
-                "can be written by others and is not sticky (mode {:o})",
-                meta.mode() & 0o7777
-            ),
+        return Err(format!(
+            "can be written by others and is not sticky (mode {:o})",
+            meta.mode() & 0o7777
         ));
     }
     Ok(())

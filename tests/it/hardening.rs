@@ -164,6 +164,22 @@ fn another_users_files_and_directories_are_refused() {
             .stderr_has(&format!("{} belongs to uid 1000", their_dir.display()));
     }
     assert!(!ours.join("job/env").exists());
+    // Reached through a link of ours, their directory is named as where the link led.
+    let into_theirs = world.dir.path().join("into-theirs");
+    symlink(&their_dir, &into_theirs).unwrap();
+    world
+        .akl()
+        .env("AKEYLESS_ENV_FILE", into_theirs.join("x/env"))
+        .env("DB", "akeyless://ci/db-password")
+        .args(["env"])
+        .run()
+        .code(2)
+        .stderr_has(&format!(
+            "{} goes through {}, which belongs to uid 1000",
+            into_theirs.display(),
+            their_dir.display()
+        ));
+    assert!(!their_dir.join("x").exists());
     // A missing part that climbs back with .. into their directory is not made.
     world
         .akl()
