@@ -116,25 +116,39 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
         }
     };
     let content = envfile::render(&vars, &outcome.unset, args.format);
-    let place = match &path {
-        Some(path) => {
-            envfile::remove_gone(path, &envfile::files_dir(path), &files);
-            envfile::write(path, &content)?;
-            let mut written = vec![path.clone()];
-            written.extend(files);
-            if args.reuse {
-                let stamp = envfile::stamp_path(path);
-                let text = envfile::stamp(&fingerprint, content.expose().as_bytes());
-                envfile::write(&stamp, &Secret::new(text))?;
-                written.push(stamp);
+    // A run that fails from here on revokes what it minted (nobody will use it), and
+    // takes it out of the record.
+    let written = (|| -> Result<String> {
+        Ok(match &path {
+            Some(path) => {
+                envfile::remove_gone(path, &envfile::files_dir(path), &files);
+                envfile::write(path, &content)?;
+                let mut written = vec![path.clone()];
+                written.extend(files);
+                if args.reuse {
+                    let stamp = envfile::stamp_path(path);
+                    let text = envfile::stamp(&fingerprint, content.expose().as_bytes());
+                    envfile::write(&stamp, &Secret::new(text))?;
+                    written.push(stamp);
+                }
+                super::scoped_to_the_job(env, &written, record.as_deref().filter(|_| revoke))?;
+                format!("wrote {}", path.display())
             }
-            super::scoped_to_the_job(env, &written, record.as_deref().filter(|_| revoke))?;
-            format!("wrote {}", path.display())
-        }
-        None => {
-            super::scoped_to_the_job(env, &files, record.as_deref().filter(|_| revoke))?;
-            super::print(content.expose())?;
-            "printed to stdout".to_owned()
+            None => {
+                super::scoped_to_the_job(env, &files, record.as_deref().filter(|_| revoke))?;
+                super::print(content.expose())?;
+                "printed to stdout".to_owned()
+            }
+        })
+    })();
+    let place = match written {
+        Ok(place) => place,
+        Err(e) => {
+            if let Some(mut session) = resolution.session.filter(|_| record.is_some()) {
+                let minted = outcome.minted.clone();
+                super::revoke::now_recorded(&mut session, minted, record.as_deref()).await;
+            }
+            return Err(e);
         }
     };
     super::summary(&resolution, started, &place);

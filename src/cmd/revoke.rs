@@ -56,12 +56,30 @@ pub async fn recorded(
 /// Revokes what this run minted with its own session; a failure is a warning (the
 /// credentials expire with their TTL).
 pub async fn now(session: &mut Session, minted: Vec<Minted>) {
+    now_recorded(session, minted, None).await;
+}
+
+/// `now`, for credentials already in `record`: what is revoked is taken out of it, what
+/// is not stays there for `akl revoke`.
+pub async fn now_recorded(session: &mut Session, minted: Vec<Minted>, record: Option<&Path>) {
     if minted.is_empty() {
         return;
     }
-    match resolve::revoke(session, minted).await {
-        Ok(failed) if failed.is_empty() => {}
-        Ok(failed) => error::warn(failures(&failed).to_string()),
+    match resolve::revoke(session, minted.clone()).await {
+        Ok(failed) => {
+            if let Some(record) = record {
+                let revoked: Vec<Minted> = minted
+                    .into_iter()
+                    .filter(|m| !failed.iter().any(|(f, _)| f == m))
+                    .collect();
+                if let Err(e) = envfile::forget_minted(record, &revoked) {
+                    error::warn(e.to_string());
+                }
+            }
+            if !failed.is_empty() {
+                error::warn(failures(&failed).to_string());
+            }
+        }
         Err(e) => error::warn(format!(
             "the credentials dynamic secrets minted could not be revoked: {e}"
         )),

@@ -541,6 +541,35 @@ fn a_run_whose_record_has_no_place_revokes_what_it_minted() {
 }
 
 #[test]
+fn a_run_that_fails_after_recording_revokes_and_forgets_what_it_minted() {
+    // The --reuse stamp's place holds a dangling link: reading it finds nothing, so the
+    // run fetches, and it fails when it writes the stamp, after the record was written.
+    let world = World::with(fixture());
+    let dir = world.dir.path().join("job");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", dir.join(".env.refs")).unwrap();
+    let record = dir.join(".env.minted");
+    std::fs::write(&record, "{\"name\":\"/ci/other\",\"id\":\"kept-1\"}\n").unwrap();
+    std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o600)).unwrap();
+    world
+        .akl()
+        .env("AKEYLESS_ENV_FILE", dir.join("env"))
+        .env("DB", "akeyless://ci/mysql#password")
+        .args(["env", "--reuse"])
+        .run()
+        .code(2)
+        .stderr_has("is not a regular file");
+    assert_eq!(world.fake.count("get-dynamic-secret-value"), 1);
+    assert!(world.fake.live().is_empty(), "{:?}", world.fake.live());
+    // What was recorded before this run stays; this run's line is gone with its credentials.
+    assert_eq!(
+        read(&record),
+        "{\"name\":\"/ci/other\",\"id\":\"kept-1\"}\n"
+    );
+}
+
+#[test]
 fn akl_env_records_what_it_minted_for_akl_revoke_and_the_job_shell() {
     let world = World::with(fixture());
     let record = world.home().join(".akeyless/.env.minted");
