@@ -86,9 +86,11 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
             None => envfile::destination(env, envfile::env_file(env, None)?),
         }
     };
-    // Until the record names what dynamic secrets minted, a failure revokes it: nothing
-    // else ever could, and the run ends before anyone can use it.
-    let recorded = (|| {
+    // From here on, a failure revokes what dynamic secrets minted: the run ends before
+    // anyone can use it, and until the record names it nothing else could revoke it. What
+    // the record already names is taken out of it.
+    let mut record = None;
+    let done = (|| -> Result<_> {
         // Whoever sources the file exports the values: an enclosing masker learns them
         // first.
         if super::registers(env)? {
@@ -96,30 +98,13 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
         }
         let files_dir = || Ok(envfile::files_dir(&home(&path)?));
         let (vars, files) = outputs::variables(&outcome.resolved, files_dir)?;
-        let record = match outcome.minted.is_empty() {
-            true => None,
-            false => {
-                let record = envfile::minted_path(&home(&path)?);
-                envfile::record_minted(&record, &outcome.minted)?;
-                Some(record)
-            }
-        };
-        Ok((vars, files, record))
-    })();
-    let (vars, files, record) = match recorded {
-        Ok(recorded) => recorded,
-        Err(e) => {
-            if let Some(mut session) = resolution.session.filter(|_| !outcome.minted.is_empty()) {
-                super::revoke::now(&mut session, outcome.minted.clone()).await;
-            }
-            return Err(e);
+        if !outcome.minted.is_empty() {
+            let minted = envfile::minted_path(&home(&path)?);
+            envfile::record_minted(&minted, &outcome.minted)?;
+            record = Some(minted);
         }
-    };
-    let content = envfile::render(&vars, &outcome.unset, args.format);
-    // A run that fails from here on revokes what it minted (nobody will use it), and
-    // takes it out of the record.
-    let written = (|| -> Result<String> {
-        Ok(match &path {
+        let content = envfile::render(&vars, &outcome.unset, args.format);
+        let place = match &path {
             Some(path) => {
                 envfile::remove_gone(path, &envfile::files_dir(path), &files);
                 envfile::write(path, &content)?;
@@ -139,12 +124,13 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
                 super::print(content.expose())?;
                 "printed to stdout".to_owned()
             }
-        })
+        };
+        Ok((place, vars))
     })();
-    let place = match written {
-        Ok(place) => place,
+    let (place, vars) = match done {
+        Ok(done) => done,
         Err(e) => {
-            if let Some(mut session) = resolution.session.filter(|_| record.is_some()) {
+            if let Some(mut session) = resolution.session {
                 let minted = outcome.minted.clone();
                 super::revoke::now_recorded(&mut session, minted, record.as_deref()).await;
             }

@@ -45,10 +45,7 @@ pub async fn recorded(
     let settings = Settings::from_env(env, overrides)?;
     let mut session = Session::start(&settings).await?;
     let failed = resolve::revoke(&mut session, minted.clone()).await?;
-    let revoked: Vec<Minted> = minted
-        .into_iter()
-        .filter(|m| !failed.iter().any(|(f, _)| f == m))
-        .collect();
+    let revoked = revoked(minted, &failed);
     envfile::forget_minted(record, &revoked)?;
     Ok((revoked.len(), failed))
 }
@@ -68,11 +65,7 @@ pub async fn now_recorded(session: &mut Session, minted: Vec<Minted>, record: Op
     match resolve::revoke(session, minted.clone()).await {
         Ok(failed) => {
             if let Some(record) = record {
-                let revoked: Vec<Minted> = minted
-                    .into_iter()
-                    .filter(|m| !failed.iter().any(|(f, _)| f == m))
-                    .collect();
-                if let Err(e) = envfile::forget_minted(record, &revoked) {
+                if let Err(e) = envfile::forget_minted(record, &revoked(minted, &failed)) {
                     error::warn(e.to_string());
                 }
             }
@@ -84,6 +77,14 @@ pub async fn now_recorded(session: &mut Session, minted: Vec<Minted>, record: Op
             "the credentials dynamic secrets minted could not be revoked: {e}"
         )),
     }
+}
+
+/// Those of `minted` that are not among the `failed`.
+fn revoked(minted: Vec<Minted>, failed: &[(Minted, String)]) -> Vec<Minted> {
+    minted
+        .into_iter()
+        .filter(|m| !failed.iter().any(|(f, _)| f == m))
+        .collect()
 }
 
 fn failures(failed: &[(Minted, String)]) -> Error {

@@ -76,11 +76,8 @@ pub fn destination(env: &Env, file: EnvFile) -> Result<PathBuf> {
             // HOME, or a directory above it, is another user's (a container run as an
             // arbitrary user): nothing of ours is made there, as if it were not writable.
             // A `.akeyless` that is there already and refused is an error.
-            Err(WriteError::Refused(_))
-                if fs::symlink_metadata(parent(&path)).is_err()
-                    && path.parent().and_then(Path::parent).is_some() =>
-            {
-                let home = path.parent().and_then(Path::parent).unwrap_or(&path);
+            Err(WriteError::Refused(_)) if fs::symlink_metadata(parent(&path)).is_err() => {
+                let home = parent(parent(&path));
                 fallback(format!("{} is not ours to write in", home.display()))
             }
             Err(e) => Err(Error::from(e)),
