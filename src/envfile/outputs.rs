@@ -4,6 +4,8 @@
 //! gone from the env file, or that its output no longer writes, is removed when the env
 //! file is rewritten.
 
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
@@ -12,7 +14,7 @@ use crate::resolve::BESIDE_SUFFIXES;
 use crate::secret::Blob;
 
 use super::render::parse;
-use super::write::{parent, write_bytes};
+use super::write::{parent, prepare, write_in};
 
 /// Where the file outputs of the env file at `env_file` go.
 pub fn files_dir(env_file: &Path) -> PathBuf {
@@ -21,10 +23,11 @@ pub fn files_dir(env_file: &Path) -> PathBuf {
 
 /// Writes each output to `dir/NAME`; returns the paths, in order.
 pub fn write_files(dir: &Path, outputs: &[(&str, &Blob)]) -> Result<Vec<PathBuf>> {
+    prepare(dir)?;
     let mut written = Vec::with_capacity(outputs.len());
     for (name, content) in outputs {
         let path = dir.join(name);
-        write_bytes(&path, content.expose())?;
+        write_in(dir, &path, content.expose())?;
         written.push(path);
     }
     Ok(written)
@@ -47,6 +50,12 @@ pub fn remove_gone(env_file: &Path, dir: &Path, keep: &[PathBuf]) {
     let Ok(parsed) = parse(text) else {
         return;
     };
+    let keep: HashSet<&Path> = keep.iter().map(PathBuf::as_path).collect();
+    // One listing rather than a failed unlink for each file an output could have had.
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let present: HashSet<OsString> = entries.flatten().map(|e| e.file_name()).collect();
     for (name, value) in parsed.vars {
         if Path::new(value.expose()) != dir.join(&name) {
             continue;
@@ -55,11 +64,9 @@ pub fn remove_gone(env_file: &Path, dir: &Path, keep: &[PathBuf]) {
         let beside = BESIDE_SUFFIXES
             .iter()
             .map(|suffix| format!("{name}{suffix}"));
-        for path in std::iter::once(name.clone())
-            .chain(beside)
-            .map(|n| dir.join(n))
-        {
-            if !keep.contains(&path) {
+        for file in std::iter::once(name.clone()).chain(beside) {
+            let path = dir.join(&file);
+            if present.contains(OsStr::new(&file)) && !keep.contains(path.as_path()) {
                 let _ = std::fs::remove_file(&path);
             }
         }

@@ -67,15 +67,29 @@ pub fn write(path: &Path, content: &Secret) -> Result<(), WriteError> {
 /// `write`, for any bytes (a `|file=true` output may be binary).
 pub fn write_bytes(path: &Path, content: &[u8]) -> Result<(), WriteError> {
     let dir = parent(path);
+    prepare(dir)?;
+    write_in(dir, path, content)
+}
+
+/// Makes `dir` ready for `write_in`: created (0700) where missing and checked against
+/// `files`'s rule, then cleared of what killed runs left in it. Once per directory, however
+/// many files go in it: a job with thousands of file outputs costs what it writes.
+pub(super) fn prepare(dir: &Path) -> Result<(), WriteError> {
+    create_dir(dir)?;
+    files::check_dir(dir).map_err(WriteError::Refused)?;
     remove_stale_temporaries(dir);
+    Ok(())
+}
+
+/// Writes `content` to `path` in `dir`, which `prepare` made ready.
+pub(super) fn write_in(dir: &Path, path: &Path, content: &[u8]) -> Result<(), WriteError> {
+    files::check_target(path).map_err(WriteError::Refused)?;
     let fail = |what: String| {
         move |source| WriteError::Io {
             message: what,
             source,
         }
     };
-    create_dir(dir)?;
-    trusted(dir, path)?;
     let shown = path.display();
     // tempfile creates the file with mode 0600 before a byte is written.
     let mut file = tempfile::Builder::new()
@@ -201,6 +215,8 @@ fn open_appending(path: &Path) -> Result<(fs::File, fs::Metadata), WriteError> {
 pub fn check_writable(path: &Path) -> Result<(), WriteError> {
     let dir = parent(path);
     create_dir(dir)?;
+    // Checked before the trial file: nothing is made in someone else's directory.
+    trusted(dir, path)?;
     tempfile::Builder::new()
         .prefix(".akl-")
         .suffix(".tmp")
@@ -209,8 +225,7 @@ pub fn check_writable(path: &Path) -> Result<(), WriteError> {
         .map_err(|source| WriteError::Io {
             message: format!("cannot create a file in {}", dir.display()),
             source,
-        })?;
-    trusted(dir, path)
+        })
 }
 
 /// The directory and an existing target pass `files`'s rule.
@@ -338,6 +353,25 @@ mod tests {
         assert!(!stale.exists(), "a stale temporary goes");
         assert!(fresh.exists(), "a young one may belong to a live run");
         assert!(other.exists(), "only akl's own");
+    }
+
+    #[test]
+    fn nothing_is_removed_from_a_directory_that_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        // Anyone may write here and it is not sticky: not a place for secrets.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let stale = dir.path().join(".akl-dead.tmp");
+        fs::write(&stale, "someone's").unwrap();
+        let long_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        let err = write(&dir.path().join("env"), &Secret::new("")).unwrap_err();
+        assert!(matches!(err, WriteError::Refused(_)), "{err:?}");
+        assert!(stale.exists(), "a refused directory is left as it was");
     }
 
     #[test]
