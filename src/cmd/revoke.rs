@@ -2,6 +2,7 @@
 //! image's job script ends (`akl run --revoke`), when a shell-executor job's shell exits
 //! (the watcher), and when a run fails after minting (nobody will use them).
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -81,10 +82,8 @@ pub async fn now_recorded(session: &mut Session, minted: Vec<Minted>, record: Op
 
 /// Those of `minted` that are not among the `failed`.
 fn revoked(minted: Vec<Minted>, failed: &[(Minted, String)]) -> Vec<Minted> {
-    minted
-        .into_iter()
-        .filter(|m| !failed.iter().any(|(f, _)| f == m))
-        .collect()
+    let failed: BTreeSet<&Minted> = failed.iter().map(|(m, _)| m).collect();
+    minted.into_iter().filter(|m| !failed.contains(m)).collect()
 }
 
 fn failures(failed: &[(Minted, String)]) -> Error {

@@ -4,7 +4,7 @@
 //! outputs (a private temporary directory), and the credentials dynamic secrets minted
 //! (revoked, unless AKEYLESS_REVOKE=false).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -92,10 +92,11 @@ pub fn run(env: &Env, overrides: &Overrides, args: &RunArgs) -> Result<ExitCode>
         .hint("have akl write it to a file instead: add |file=true to its reference"));
     }
     // The files' paths are not secret; their content is.
+    let file_vars: HashSet<&str> = prepared.file_vars.iter().map(String::as_str).collect();
     let named: Vec<(String, Secret)> = prepared
         .vars
         .iter()
-        .filter(|(name, _)| !prepared.file_vars.contains(name))
+        .filter(|(name, _)| !file_vars.contains(name.as_str()))
         .cloned()
         .collect();
     let values: Vec<Secret> = named

@@ -10,6 +10,7 @@
 //! only while it is read or rewritten, never across a request, and a run that adds lines
 //! meanwhile waits for the rewrite, then adds them to the new record.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -62,6 +63,7 @@ pub fn recorded(record: &Path) -> Result<Vec<Minted>> {
 /// was read included); a record left empty is removed.
 pub fn forget(record: &Path, revoked: &[Minted]) -> Result<()> {
     let held = hold(record)?;
+    let revoked: BTreeSet<&Minted> = revoked.iter().collect();
     let left: Vec<Minted> = held
         .minted
         .iter()
