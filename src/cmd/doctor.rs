@@ -2,10 +2,12 @@
 //! fix. It reads item types with describe-item, so no secret value is fetched and no
 //! dynamic credentials are minted; it prints no secret, token or JWT.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
+
+use futures_util::future::join_all;
 
 use crate::auth::{self, Claims};
 use crate::client::{Api, ApiError, During, Login, Token};
@@ -312,20 +314,34 @@ async fn probe(api: &Api, report: &mut Report) -> bool {
 /// `#*`, the rule (its keys are known only once the value is fetched, which doctor never
 /// does).
 async fn check_items(api: &Api, token: &Token, wanted: &[Wanted], report: &mut Report) {
-    let items: BTreeSet<&str> = wanted
-        .iter()
-        .filter(|w| w.reference.folder.is_none())
-        .map(|w| &*w.reference.item)
-        .collect();
-    for item in items {
-        match resolve::describe_info(api, token, item).await {
+    // Asked all at once, as a run asks them, and reported in order.
+    let limit = tokio::sync::Semaphore::new(resolve::CONCURRENCY);
+    let limited = |f| async {
+        let _permit = limit.acquire().await.ok();
+        f.await
+    };
+    let mut referring: BTreeMap<&str, Vec<&Wanted>> = BTreeMap::new();
+    for w in wanted.iter().filter(|w| w.reference.folder.is_none()) {
+        referring.entry(&w.reference.item).or_default().push(w);
+    }
+    let described = join_all(
+        referring
+            .keys()
+            .map(|item| limited(resolve::describe_info(api, token, item))),
+    );
+    let walked = join_all(wanted.iter().map(|w| async {
+        match w.reference.folder {
+            Some(_) => Some(resolve::folder_outputs(api, token, &limit, w).await),
+            None => None,
+        }
+    }));
+    let (described, walked) = futures_util::future::join(described, walked).await;
+    for ((item, referring), result) in referring.iter().zip(described) {
+        match result {
             Ok((item_type, info)) => {
                 report.ok(format!("{item}: {}", item_type.api_name()));
                 // Each reference to it: the right kind of item, and for a certificate,
                 // a request within the issuer's limits.
-                let referring = wanted
-                    .iter()
-                    .filter(|w| w.reference.folder.is_none() && &*w.reference.item == item);
                 for w in referring {
                     if let Some(reason) = resolve::unfit(&w.reference, item_type, &info) {
                         report.fail(
@@ -350,7 +366,7 @@ async fn check_items(api: &Api, token: &Token, wanted: &[Wanted], report: &mut R
             }
         }
     }
-    for w in wanted {
+    for (w, walked) in wanted.iter().zip(walked) {
         let reference = &w.reference;
         let file = match reference.file {
             true => ", each written to a file (the variable holds its path)",
@@ -363,10 +379,10 @@ async fn check_items(api: &Api, token: &Token, wanted: &[Wanted], report: &mut R
                 w.var
             ));
         }
-        if reference.folder.is_none() {
+        let Some(walked) = walked else {
             continue;
-        }
-        match resolve::folder_outputs(api, token, w).await {
+        };
+        match walked {
             Ok(found) if found.is_empty() => report.fail(
                 Kind::Unresolved,
                 format!("{} ({reference}): {}", w.var, resolve::Reason::EmptyFolder),

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use futures_util::future::join_all;
+
 use crate::auth::Session;
 use crate::cli::EnvArgs;
 use crate::envfile::{self, Format};
@@ -57,9 +59,10 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
             let mut fingerprint = fingerprint;
             if !folders.is_empty() {
                 let s = super::login(env, overrides).await?;
-                for w in folders {
-                    fingerprint.push_str(&listing(&s, w).await);
-                }
+                // All at once, as a run walks them.
+                let limit = tokio::sync::Semaphore::new(resolve::CONCURRENCY);
+                let walks = join_all(folders.iter().map(|w| listing(&s, &limit, w))).await;
+                fingerprint.extend(walks);
                 session = Some(s);
             }
             if envfile::is_current(path, &fingerprint)? {
@@ -146,8 +149,8 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
 }
 
 /// What `--reuse` compares of a folder: the names and types of the secrets in it.
-async fn listing(session: &Session, w: &Wanted) -> String {
-    match resolve::folder_outputs(session.api(), session.token(), w).await {
+async fn listing(session: &Session, limit: &tokio::sync::Semaphore, w: &Wanted) -> String {
+    match resolve::folder_outputs(session.api(), session.token(), limit, w).await {
         Ok(found) => found
             .into_iter()
             .map(|(name, item, t)| format!("{} {name} {item} {}\n", w.var, t.name()))

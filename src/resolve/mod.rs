@@ -20,7 +20,7 @@ pub mod select;
 mod shape;
 mod wanted;
 
-pub use fetch::Minted;
+pub use fetch::{CONCURRENCY, Minted};
 pub use issue::{explain as explain_refusal, unfit};
 pub use outputs::{Resolved, check_names, prefix};
 pub use reason::{Options, Reason};
@@ -205,18 +205,19 @@ fn still_refused(fetched: &Fetch) -> Option<(String, String)> {
 
 /// What a folder reference would produce, from a walk of the folder alone (no value is
 /// fetched): each generated name with its item and type, sorted by name. `akl doctor`
-/// shows this; `akl env --reuse` compares it.
+/// shows this; `akl env --reuse` compares it. The walk's requests take their turns under
+/// `limit` (shared by the walks that run together).
 pub async fn folder_outputs(
     api: &Api,
     token: &Token,
+    limit: &tokio::sync::Semaphore,
     w: &Wanted,
 ) -> std::result::Result<Vec<(String, String, ItemType)>, Reason> {
     let Some(folder) = outputs::folder_key(&w.reference) else {
         return Ok(Vec::new());
     };
-    let limit = tokio::sync::Semaphore::new(1);
     let prefix = outputs::prefix(&w.var, &w.reference);
-    let mut found: Vec<(String, String, ItemType)> = fetch::walk(api, token, &limit, &folder)
+    let mut found: Vec<(String, String, ItemType)> = fetch::walk(api, token, limit, &folder)
         .await?
         .into_iter()
         .filter_map(|(item, listed)| {
