@@ -11,9 +11,10 @@
 //!    dropped.
 //! 3. What the batch did not answer, at once: each dynamic and rotated secret the listings
 //!    named on its own; everything else (with the secrets of the folders) as static again
-//!    in one batch. A batch of several refused again is split, to pin the failure on its
-//!    item; an item refused on its own is described, and fetched by its type if it is a
-//!    dynamic or rotated secret no listing showed.
+//!    in one batch (split at once if it is the batch refused before). A batch of several
+//!    refused again is split into parts asked together, and a refused part again, to pin
+//!    the failure on its item in a few waves; an item refused on its own is described, and
+//!    fetched by its type if it is a dynamic or rotated secret no listing showed.
 //!
 //! At most `CONCURRENCY` requests are in flight at once. Every dynamic secret is asked
 //! once (each answer mints credentials).
@@ -174,6 +175,7 @@ pub async fn fetch(
     out.items.extend(issued);
 
     let mut unknown: Vec<ItemKey> = Vec::new();
+    let mut refused_before: Vec<Refused> = Vec::new();
     for (batch, result) in batches {
         match result {
             Ok(values) => {
@@ -199,6 +201,10 @@ pub async fn fetch(
                 }
             }
             Err(e) if e.is_refusal() || is_server_error(&e) => {
+                if e.is_refusal() {
+                    let names = names(&batch).into_iter().map(Arc::from).collect();
+                    refused_before.push((batch[0].version, names));
+                }
                 unknown.extend(batch.into_iter().cloned());
             }
             Err(e) => {
@@ -257,7 +263,7 @@ pub async fn fetch(
             _ => statics.push(key),
         }
     }
-    let batches = second_batches(api, token, limit, statics, &known);
+    let batches = second_batches(api, token, limit, statics, &refused_before, &known);
     let singles = others
         .into_iter()
         .map(|(key, t, latest)| async move {
@@ -297,73 +303,103 @@ async fn static_batches<'k>(
     limit: &Semaphore,
     keys: Vec<&'k ItemKey>,
 ) -> Vec<Batch<'k>> {
+    join_all(
+        by_version(keys)
+            .into_iter()
+            .map(|batch| ask(api, token, limit, batch)),
+    )
+    .await
+}
+
+/// `keys` in one batch per version, each in the order given.
+fn by_version<'k>(keys: impl IntoIterator<Item = &'k ItemKey>) -> Vec<Vec<&'k ItemKey>> {
     let mut by_version: BTreeMap<Option<u32>, Vec<&ItemKey>> = BTreeMap::new();
     for key in keys {
         by_version.entry(key.version).or_default().push(key);
     }
-    join_all(by_version.into_iter().map(|(version, batch)| async move {
-        // Keys that differ only in producer options are one name to a static batch.
-        let mut names: Vec<&str> = batch.iter().map(|k| &*k.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        let result = limited(limit, api.get_secret_values(token, &names, version)).await;
-        (batch, result)
-    }))
-    .await
+    by_version.into_values().collect()
 }
 
-/// The statics of round trip 3 in batches. A batch of several refused as a whole is
-/// split into single fetches, which pin the failure on its item; an item refused on its
-/// own is settled by `refused_static`.
+/// The distinct names of a batch (of one version), sorted: keys that differ only in
+/// producer options are one name to a static batch.
+fn names<'k>(batch: &[&'k ItemKey]) -> Vec<&'k str> {
+    let mut names: Vec<&str> = batch.iter().map(|k| &*k.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// One `get-secret-value` of a batch of keys of one version.
+async fn ask<'k>(
+    api: &Api,
+    token: &Token,
+    limit: &Semaphore,
+    batch: Vec<&'k ItemKey>,
+) -> Batch<'k> {
+    let version = batch[0].version;
+    let result = limited(limit, api.get_secret_values(token, &names(&batch), version)).await;
+    (batch, result)
+}
+
+/// A refused batch's names and version: asked again unchanged, it is refused again.
+type Refused = (Option<u32>, Vec<Arc<str>>);
+
+/// The statics of round trip 3 in batches; one identical to a batch the second round trip
+/// saw refused is split at once rather than asked again. A batch of several refused as a
+/// whole is split into parts asked together, and a refused part again, down to single
+/// names, which pin each failure on its item: `k` bad names among `n` cost about
+/// `16·k·log16(n)` requests in as many waves as levels, where asking every name alone costs
+/// `n` requests in `n/16` waves (`CONCURRENCY`). An item refused on its own is settled by
+/// `refused_static`.
 async fn second_batches(
     api: &Api,
     token: &Token,
     limit: &Semaphore,
     statics: Vec<ItemKey>,
+    refused_before: &[Refused],
     known: &HashMap<String, Listed>,
 ) -> Vec<(ItemKey, FetchResult)> {
     let mut results = Vec::new();
-    let mut split = Vec::new();
     let mut refused = Vec::new();
-    for (batch, result) in static_batches(api, token, limit, statics.iter().collect()).await {
-        match result {
-            Ok(values) => {
-                let mut at = 0;
-                for key in batch {
-                    let value = values
-                        .get_near(&key.name, &mut at)
-                        .cloned()
-                        .ok_or(Reason::NotFound(None));
-                    let value = value.map(|v| (ItemType::Static, Fetched::Text(v)));
-                    results.push((key.clone(), value));
+    let (mut split, mut level): (Vec<_>, Vec<_>) =
+        by_version(&statics).into_iter().partition(|batch| {
+            let names: Vec<Arc<str>> = names(batch).into_iter().map(Arc::from).collect();
+            batch.len() > 1 && refused_before.contains(&(batch[0].version, names))
+        });
+    loop {
+        // Each refused batch in parts, as many as keep the level within CONCURRENCY.
+        let parts = (CONCURRENCY / split.len().max(1)).max(2);
+        for batch in split.drain(..) {
+            let size = batch.len().div_ceil(parts);
+            level.extend(batch.chunks(size).map(<[_]>::to_vec));
+        }
+        if level.is_empty() {
+            break;
+        }
+        let asked = join_all(level.drain(..).map(|batch| ask(api, token, limit, batch)));
+        for (batch, result) in asked.await {
+            match result {
+                Ok(values) => {
+                    let mut at = 0;
+                    for key in batch {
+                        let value = values
+                            .get_near(&key.name, &mut at)
+                            .cloned()
+                            .ok_or(Reason::NotFound(None));
+                        let value = value.map(|v| (ItemType::Static, Fetched::Text(v)));
+                        results.push((key.clone(), value));
+                    }
                 }
+                Err(e) if e.is_refusal() && batch.len() > 1 => split.push(batch),
+                Err(e) => refused.extend(batch.into_iter().map(|key| (key, e.clone()))),
             }
-            Err(e) if e.is_refusal() && batch.len() > 1 => split.extend(batch),
-            Err(e) => refused.extend(batch.into_iter().map(|key| (key, e.clone()))),
         }
     }
-    let singles = split.into_iter().map(|key| async move {
-        let result = limited(
-            limit,
-            api.get_secret_values(token, &[&*key.name], key.version),
-        )
-        .await;
-        let result = match result {
-            Ok(values) => values
-                .get(&key.name)
-                .map(|v| (ItemType::Static, Fetched::Text(v.clone())))
-                .ok_or(Reason::NotFound(None)),
-            Err(e) => refused_static(api, token, limit, key, e, known).await,
-        };
-        (key.clone(), result)
-    });
     let settled = refused.into_iter().map(|(key, e)| async move {
         let result = refused_static(api, token, limit, key, e, known).await;
         (key.clone(), result)
     });
-    let (singles, settled) = join(join_all(singles), join_all(settled)).await;
-    results.extend(singles);
-    results.extend(settled);
+    results.extend(join_all(settled).await);
     results
 }
 

@@ -35,6 +35,40 @@ fn ten_thousand_references_are_still_two_requests() {
 }
 
 #[test]
+fn a_few_bad_names_among_thousands_cost_a_few_requests() {
+    // Two missing items refuse every batch that holds them: the batch is split into
+    // parts, and a refused part again, until each failure is pinned on its item, rather
+    // than every name being asked alone (2,000 requests).
+    let mut fixture = default_fixture();
+    for i in 0..2_000 {
+        fixture = fixture.with_static(
+            &format!("/ci/many/s{i:05}"),
+            &format!("canary-many-{i:05}-value"),
+        );
+    }
+    let world = World::with(fixture);
+    let mut akl = world.akl().env("AKEYLESS_ALLOW_MISSING", "true");
+    for i in 0..2_000 {
+        akl = akl.env(format!("S_{i:05}"), format!("akeyless://ci/many/s{i:05}"));
+    }
+    akl.env("GONE_A", "akeyless://ci/many/gone-a")
+        .env("GONE_B", "akeyless://ci/many/zz-gone-b")
+        .args(["env"])
+        .run()
+        .ok()
+        .stderr_has("GONE_A (akeyless://ci/many/gone-a) left out: not found")
+        .stderr_has("GONE_B (akeyless://ci/many/zz-gone-b) left out: not found")
+        .stderr_has("2000 secrets (2000 static), 2 skipped");
+    let asked = world.fake.count("get-secret-value");
+    // The first batch; the same names split at once into 16 parts; the two refused parts
+    // into 8 each, and so on down to the two names: about fifty (2,004 before).
+    assert!(asked <= 100, "{asked} get-secret-value requests");
+    let file = read(&world.home().join(".akeyless/env"));
+    assert_eq!(file.lines().count(), 2_000);
+    assert!(file.contains("export S_01999='canary-many-01999-value'\n"));
+}
+
+#[test]
 fn a_ten_mebibyte_value_is_written_whole() {
     let big: String = (0..10 << 20)
         .map(|i| char::from(b'a' + (i % 23) as u8))
