@@ -331,9 +331,9 @@ fn output(value: Value, out: &Output) -> Result<String> {
         return Ok(value.to_string());
     };
     let path = reference::jq_path(expr).map_err(Error::usage)?;
-    let selected = select::select(value, &path)
+    let selected = select::select(&value, &path)
         .map_err(|e| Error::usage(format!("--jq-expression {expr}: {e}")))?;
-    Ok(select::text(selected))
+    Ok(select::text(selected.clone()))
 }
 
 /// Prints text that shows `secret`, once the enclosing masker (if any) masks it.

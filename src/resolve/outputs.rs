@@ -11,13 +11,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde_json::Value;
+
 use crate::client::ProducerArgs;
 use crate::error::{Error, Result, printable};
 use crate::settings::{Env, valid_name};
 
 use super::fetch::{Fetch, FolderKey, ItemKey};
 use super::reference::{Folder, Reference};
-use super::shape::{Content, fan_out, shape};
+use super::select;
+use super::shape::{Content, Fetched, fan_out, shape, shape_field};
 use super::{Failure, ItemType, Reason, Wanted};
 
 /// One output: a variable and what it holds.
@@ -108,6 +111,7 @@ pub fn item_key(reference: &Reference) -> ItemKey {
 pub fn expand(wanted: Vec<Wanted>, fetch: &Fetch) -> (Vec<Resolved>, Vec<Failure>) {
     let mut resolved = Vec::with_capacity(wanted.len());
     let mut failed = Vec::new();
+    let mut parsed = Parsed::default();
     for Wanted { var, reference } in wanted {
         if let Some(folder) = folder_key(&reference) {
             let keys = match fetch.folders.get(&folder) {
@@ -137,7 +141,7 @@ pub fn expand(wanted: Vec<Wanted>, fetch: &Fetch) -> (Vec<Resolved>, Vec<Failure
                     prefix: None,
                     ..reference.clone()
                 };
-                let result = fetched(fetch, key).and_then(|(t, f)| Ok((t, shape(f, &one)?)));
+                let result = output(fetch, &mut parsed, key, &one);
                 match result {
                     Ok((item_type, content)) => resolved.push(Resolved {
                         var: name,
@@ -158,9 +162,9 @@ pub fn expand(wanted: Vec<Wanted>, fetch: &Fetch) -> (Vec<Resolved>, Vec<Failure
             continue;
         }
 
-        let result = fetched(fetch, &item_key(&reference));
-        let result = match (result, reference.fan_out) {
-            (Ok((t, f)), false) => shape(f, &reference).map(|content| {
+        let key = item_key(&reference);
+        let result = match reference.fan_out {
+            false => output(fetch, &mut parsed, &key, &reference).map(|(t, content)| {
                 vec![Resolved {
                     var: var.clone(),
                     content,
@@ -168,26 +172,27 @@ pub fn expand(wanted: Vec<Wanted>, fetch: &Fetch) -> (Vec<Resolved>, Vec<Failure
                     origin: Origin::Explicit,
                 }]
             }),
-            (Ok((t, f)), true) => fan_out(f, &reference).map(|(whole, fields)| {
-                let prefix = prefix(&var, &reference);
-                let mut outputs = vec![Resolved {
-                    var: var.clone(),
-                    content: whole,
-                    item_type: t,
-                    origin: Origin::Explicit,
-                }];
-                outputs.extend(fields.into_iter().map(|(key, content)| Resolved {
-                    var: generated_name(&prefix, &key),
-                    content,
-                    item_type: t,
-                    origin: Origin::Key {
-                        from: var.clone(),
-                        key,
-                    },
-                }));
-                outputs
+            true => fetched(fetch, &key).and_then(|(t, f)| {
+                fan_out(f, &reference).map(|(whole, fields)| {
+                    let prefix = prefix(&var, &reference);
+                    let mut outputs = vec![Resolved {
+                        var: var.clone(),
+                        content: whole,
+                        item_type: t,
+                        origin: Origin::Explicit,
+                    }];
+                    outputs.extend(fields.into_iter().map(|(key, content)| Resolved {
+                        var: generated_name(&prefix, &key),
+                        content,
+                        item_type: t,
+                        origin: Origin::Key {
+                            from: var.clone(),
+                            key,
+                        },
+                    }));
+                    outputs
+                })
             }),
-            (Err(reason), _) => Err(reason),
         };
         match result {
             Ok(outputs) => resolved.extend(outputs),
@@ -201,6 +206,43 @@ pub fn expand(wanted: Vec<Wanted>, fetch: &Fetch) -> (Vec<Resolved>, Vec<Failure
     resolved.sort_by(|a, b| crate::order::cmp(&a.var, &b.var));
     failed.sort_by(|a, b| crate::order::cmp(&a.var, &b.var));
     (resolved, failed)
+}
+
+/// Each item's value parsed as JSON, once, for all the references that select a field
+/// of it (10,000 `#key`s into one secret would otherwise parse it 10,000 times).
+#[derive(Default)]
+struct Parsed(HashMap<ItemKey, Result<Value, Reason>>);
+
+/// One output of the item `key`: its type, and what `reference` makes of its value.
+fn output(
+    fetch: &Fetch,
+    parsed: &mut Parsed,
+    key: &ItemKey,
+    reference: &Reference,
+) -> Result<(ItemType, Content), Reason> {
+    let (t, fetched) = match fetch.items.get(key) {
+        Some(Ok((t, fetched))) => (*t, fetched),
+        Some(Err(reason)) => return Err(reason.clone()),
+        None => return Err(Reason::NotFound(None)),
+    };
+    let json = match fetched {
+        _ if reference.field.is_empty() => None,
+        Fetched::Json(json) => Some(json),
+        Fetched::Text(text) => Some(
+            parsed
+                .0
+                .entry(key.clone())
+                .or_insert_with(|| select::parse_json(text.expose()).map_err(Reason::field))
+                .as_ref()
+                .map_err(Reason::clone)?,
+        ),
+        Fetched::Issued(_) => None,
+    };
+    let content = match json {
+        Some(json) => shape_field(json, reference)?,
+        None => shape(fetched.clone(), reference)?,
+    };
+    Ok((t, content))
 }
 
 fn fetched(fetch: &Fetch, key: &ItemKey) -> Result<(ItemType, super::shape::Fetched), Reason> {

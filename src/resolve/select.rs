@@ -39,12 +39,12 @@ pub fn parse_json(text: &str) -> Result<Value, SelectError> {
 }
 
 /// Walks `field` into `value`. Numeric parts index arrays; on objects every part is a key.
-pub fn select(value: Value, field: &[String]) -> Result<Value, SelectError> {
+pub fn select<'v>(value: &'v Value, field: &[String]) -> Result<&'v Value, SelectError> {
     let mut current = value;
     for (depth, part) in field.iter().enumerate() {
         let path = || field[..=depth].join(".");
         current = match current {
-            Value::Object(mut map) => match map.remove(part) {
+            Value::Object(map) => match map.get(part) {
                 Some(next) => next,
                 None => {
                     let mut keys: Vec<&String> = map.keys().collect();
@@ -66,8 +66,8 @@ pub fn select(value: Value, field: &[String]) -> Result<Value, SelectError> {
                     });
                 }
             },
-            Value::Array(mut items) => match part.parse::<usize>() {
-                Ok(i) if i < items.len() => items.swap_remove(i),
+            Value::Array(items) => match part.parse::<usize>() {
+                Ok(i) if i < items.len() => &items[i],
                 _ => {
                     let available = format!("an array of {} items", items.len());
                     return Err(SelectError::Missing {
@@ -77,7 +77,7 @@ pub fn select(value: Value, field: &[String]) -> Result<Value, SelectError> {
                 }
             },
             other => {
-                let available = format!("{} is not an object", kind(&other));
+                let available = format!("{} is not an object", kind(other));
                 return Err(SelectError::Missing {
                     path: path(),
                     available,
@@ -132,31 +132,31 @@ mod tests {
     #[test]
     fn selects_nested_fields_and_array_items() {
         let v = json!({"a": {"b": [10, {"c": "deep"}]}, "n": 1, "t": true});
-        assert_eq!(select(v.clone(), &path("")).unwrap(), v);
-        assert_eq!(select(v.clone(), &path("a.b.0")).unwrap(), json!(10));
-        assert_eq!(select(v.clone(), &path("a.b.1.c")).unwrap(), json!("deep"));
+        assert_eq!(select(&v, &path("")).unwrap(), &v);
+        assert_eq!(select(&v, &path("a.b.0")).unwrap(), &json!(10));
+        assert_eq!(select(&v, &path("a.b.1.c")).unwrap(), &json!("deep"));
         assert_eq!(
-            text(select(v.clone(), &path("a")).unwrap()),
+            text(select(&v, &path("a")).unwrap().clone()),
             r#"{"b":[10,{"c":"deep"}]}"#
         );
-        assert_eq!(text(select(v.clone(), &path("n")).unwrap()), "1");
-        assert_eq!(text(select(v, &path("t")).unwrap()), "true");
+        assert_eq!(text(select(&v, &path("n")).unwrap().clone()), "1");
+        assert_eq!(text(select(&v, &path("t")).unwrap().clone()), "true");
     }
 
     #[test]
     fn misses_name_the_path_and_what_exists() {
         let v = json!({"user": "u", "password": "p", "a": {"b": []}});
-        let err = select(v.clone(), &path("pasword")).unwrap_err();
+        let err = select(&v, &path("pasword")).unwrap_err();
         assert_eq!(
             err.to_string(),
             "it has no field pasword (it has a, password, user)"
         );
-        let err = select(v.clone(), &path("a.b.3")).unwrap_err();
+        let err = select(&v, &path("a.b.3")).unwrap_err();
         assert_eq!(
             err.to_string(),
             "it has no field a.b.3 (an array of 0 items)"
         );
-        let err = select(v, &path("user.x")).unwrap_err();
+        let err = select(&v, &path("user.x")).unwrap_err();
         assert_eq!(
             err.to_string(),
             "it has no field user.x (a string is not an object)"
@@ -188,8 +188,8 @@ mod tests {
         #[test]
         fn fuzz_selection(value in json(), path in proptest::collection::vec("[a-c0-2]{1,2}", 0..4), cut in 0usize..4) {
             let cut = cut.min(path.len());
-            let whole = select(value.clone(), &path).ok();
-            let stepwise = select(value, &path[..cut]).and_then(|v| select(v, &path[cut..])).ok();
+            let whole = select(&value, &path).ok();
+            let stepwise = select(&value, &path[..cut]).and_then(|v| select(v, &path[cut..])).ok();
             proptest::prop_assert_eq!(whole, stepwise);
         }
     }

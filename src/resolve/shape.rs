@@ -99,13 +99,17 @@ pub fn shape(fetched: Fetched, reference: &Reference) -> Result<Content, Reason>
             };
         }
     }
-    let text = match reference.field.is_empty() {
-        true => fetched.into_text(),
-        false => select::text(
-            select::select(fetched.into_json()?, &reference.field).map_err(Reason::field)?,
-        ),
-    };
-    finish(text, reference)
+    match reference.field.is_empty() {
+        true => finish(fetched.into_text(), reference),
+        false => shape_field(&fetched.into_json()?, reference),
+    }
+}
+
+/// `shape` for a reference that selects a field, from the item's value parsed as JSON:
+/// parsed once for all the references that select from it, and only the field copied.
+pub fn shape_field(json: &Value, reference: &Reference) -> Result<Content, Reason> {
+    let selected = select::select(json, &reference.field).map_err(Reason::field)?;
+    finish(select::text(selected.clone()), reference)
 }
 
 /// `#*`: the whole value (for `X` itself) and every top-level key with its content.
