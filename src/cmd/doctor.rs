@@ -316,26 +316,15 @@ async fn probe(api: &Api, report: &mut Report) -> bool {
 async fn check_items(api: &Api, token: &Token, wanted: &[Wanted], report: &mut Report) {
     // Asked all at once, as a run asks them, and reported in order.
     let limit = tokio::sync::Semaphore::new(resolve::CONCURRENCY);
-    let limited = |f| async {
-        let _permit = limit.acquire().await.ok();
-        f.await
-    };
     let mut referring: BTreeMap<&str, Vec<&Wanted>> = BTreeMap::new();
     for w in wanted.iter().filter(|w| w.reference.folder.is_none()) {
         referring.entry(&w.reference.item).or_default().push(w);
     }
-    let described = join_all(
-        referring
-            .keys()
-            .map(|item| limited(resolve::describe_info(api, token, item))),
-    );
-    let walked = join_all(wanted.iter().map(|w| async {
-        match w.reference.folder {
-            Some(_) => Some(resolve::folder_outputs(api, token, &limit, w).await),
-            None => None,
-        }
-    }));
-    let (described, walked) = futures_util::future::join(described, walked).await;
+    let described = join_all(referring.keys().map(|item| async {
+        let _permit = limit.acquire().await.ok();
+        resolve::describe_info(api, token, item).await
+    }))
+    .await;
     for ((item, referring), result) in referring.iter().zip(described) {
         match result {
             Ok((item_type, info)) => {
@@ -366,6 +355,8 @@ async fn check_items(api: &Api, token: &Token, wanted: &[Wanted], report: &mut R
             }
         }
     }
+    let all: Vec<&Wanted> = wanted.iter().collect();
+    let walked = resolve::folder_outputs(api, token, &all).await;
     for (w, walked) in wanted.iter().zip(walked) {
         let reference = &w.reference;
         let file = match reference.file {
@@ -379,9 +370,9 @@ async fn check_items(api: &Api, token: &Token, wanted: &[Wanted], report: &mut R
                 w.var
             ));
         }
-        let Some(walked) = walked else {
+        if reference.folder.is_none() {
             continue;
-        };
+        }
         match walked {
             Ok(found) if found.is_empty() => report.fail(
                 Kind::Unresolved,

@@ -5,13 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use futures_util::future::join_all;
-
-use crate::auth::Session;
 use crate::cli::EnvArgs;
 use crate::envfile::{self, Format};
 use crate::error::{self, Error, Result};
-use crate::resolve::{self, Content, Resolved, Wanted};
+use crate::resolve::{self, Content, FolderOutputs, Resolved, Wanted};
 use crate::secret::Secret;
 use crate::settings::{self, Env, Overrides, vars};
 
@@ -59,10 +56,10 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
             let mut fingerprint = fingerprint;
             if !folders.is_empty() {
                 let s = super::login(env, overrides).await?;
-                // All at once, as a run walks them.
-                let limit = tokio::sync::Semaphore::new(resolve::CONCURRENCY);
-                let walks = join_all(folders.iter().map(|w| listing(&s, &limit, w))).await;
-                fingerprint.extend(walks);
+                let walks = resolve::folder_outputs(s.api(), s.token(), &folders).await;
+                for (w, walked) in folders.iter().zip(walks) {
+                    fingerprint.push_str(&listing(w, walked));
+                }
                 session = Some(s);
             }
             if envfile::is_current(path, &fingerprint)? {
@@ -149,8 +146,8 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
 }
 
 /// What `--reuse` compares of a folder: the names and types of the secrets in it.
-async fn listing(session: &Session, limit: &tokio::sync::Semaphore, w: &Wanted) -> String {
-    match resolve::folder_outputs(session.api(), session.token(), limit, w).await {
+fn listing(w: &Wanted, walked: FolderOutputs) -> String {
+    match walked {
         Ok(found) => found
             .into_iter()
             .map(|(name, item, t)| format!("{} {name} {item} {}\n", w.var, t.name()))

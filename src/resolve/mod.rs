@@ -203,31 +203,39 @@ fn still_refused(fetched: &Fetch) -> Option<(String, String)> {
     items.chain(folders).min()
 }
 
-/// What a folder reference would produce, from a walk of the folder alone (no value is
-/// fetched): each generated name with its item and type, sorted by name. `akl doctor`
-/// shows this; `akl env --reuse` compares it. The walk's requests take their turns under
-/// `limit` (shared by the walks that run together).
-pub async fn folder_outputs(
-    api: &Api,
-    token: &Token,
-    limit: &tokio::sync::Semaphore,
-    w: &Wanted,
-) -> std::result::Result<Vec<(String, String, ItemType)>, Reason> {
-    let Some(folder) = outputs::folder_key(&w.reference) else {
-        return Ok(Vec::new());
+/// A folder reference's outputs: each generated name, with its item and type.
+pub type FolderOutputs = std::result::Result<Vec<(String, String, ItemType)>, Reason>;
+
+/// What each folder reference of `wanted` would produce, from a walk of the folder alone
+/// (no value is fetched): each generated name with its item and type, sorted by name; an
+/// empty list for a reference that names no folder. All walked at once, at most
+/// `CONCURRENCY` requests in flight. `akl doctor` shows this; `akl env --reuse` compares
+/// it.
+pub async fn folder_outputs(api: &Api, token: &Token, wanted: &[&Wanted]) -> Vec<FolderOutputs> {
+    let limit = tokio::sync::Semaphore::new(CONCURRENCY);
+    let walk = |w: &Wanted| {
+        let folder = outputs::folder_key(&w.reference);
+        let prefix = outputs::prefix(&w.var, &w.reference);
+        let limit = &limit;
+        async move {
+            let Some(folder) = folder else {
+                return Ok(Vec::new());
+            };
+            let mut found: Vec<(String, String, ItemType)> =
+                fetch::walk(api, token, limit, &folder)
+                    .await?
+                    .into_iter()
+                    .filter_map(|(item, listed)| {
+                        let key = outputs::key_in_folder(&folder.path, &item);
+                        let name = outputs::generated_name(&prefix, &key);
+                        Some((name, item, listed.item_type.ok()?))
+                    })
+                    .collect();
+            found.sort();
+            Ok(found)
+        }
     };
-    let prefix = outputs::prefix(&w.var, &w.reference);
-    let mut found: Vec<(String, String, ItemType)> = fetch::walk(api, token, limit, &folder)
-        .await?
-        .into_iter()
-        .filter_map(|(item, listed)| {
-            let name =
-                outputs::generated_name(&prefix, &outputs::key_in_folder(&folder.path, &item));
-            Some((name, item, listed.item_type.ok()?))
-        })
-        .collect();
-    found.sort();
-    Ok(found)
+    futures_util::future::join_all(wanted.iter().map(|w| walk(w))).await
 }
 
 /// The item's type and latest version, or why it cannot be had (`akl doctor` asks this
