@@ -349,8 +349,9 @@ type Refused = (Option<u32>, Vec<Arc<str>>);
 /// whole is split into parts asked together, and a refused part again, down to single
 /// names, which pin each failure on its item: `k` bad names among `n` cost about
 /// `16·k·log16(n)` requests in as many waves as levels, where asking every name alone costs
-/// `n` requests in `n/16` waves (`CONCURRENCY`). An item refused on its own is settled by
-/// `refused_static`.
+/// `n` requests in `n/16` waves (`CONCURRENCY`). When most parts of a level are refused,
+/// the rest go name by name at once, so that many bad names cost no more than before. An
+/// item refused on its own is settled by `refused_static`.
 async fn second_batches(
     api: &Api,
     token: &Token,
@@ -366,9 +367,15 @@ async fn second_batches(
             let names: Vec<Arc<str>> = names(batch).into_iter().map(Arc::from).collect();
             batch.len() > 1 && refused_before.contains(&(batch[0].version, names))
         });
+    let mut dense = false;
     loop {
-        // Each refused batch in parts, as many as keep the level within CONCURRENCY.
-        let parts = (CONCURRENCY / split.len().max(1)).max(2);
+        // Each refused batch in parts, as many as keep the level within CONCURRENCY; in
+        // single names once most parts were refused (bad names are many: halving again
+        // would ask each of them once more per level).
+        let parts = match dense {
+            true => usize::MAX,
+            false => (CONCURRENCY / split.len().max(1)).max(2),
+        };
         for batch in split.drain(..) {
             let size = batch.len().div_ceil(parts);
             level.extend(batch.chunks(size).map(<[_]>::to_vec));
@@ -376,8 +383,9 @@ async fn second_batches(
         if level.is_empty() {
             break;
         }
-        let asked = join_all(level.drain(..).map(|batch| ask(api, token, limit, batch)));
-        for (batch, result) in asked.await {
+        let asked = level.len();
+        let answers = join_all(level.drain(..).map(|batch| ask(api, token, limit, batch)));
+        for (batch, result) in answers.await {
             match result {
                 Ok(values) => {
                     let mut at = 0;
@@ -394,6 +402,7 @@ async fn second_batches(
                 Err(e) => refused.extend(batch.into_iter().map(|key| (key, e.clone()))),
             }
         }
+        dense = asked >= 4 && split.len() * 2 > asked;
     }
     let settled = refused.into_iter().map(|(key, e)| async move {
         let result = refused_static(api, token, limit, key, e, known).await;

@@ -69,6 +69,24 @@ fn a_few_bad_names_among_thousands_cost_a_few_requests() {
 }
 
 #[test]
+fn names_that_are_all_bad_cost_no_more_than_one_request_each() {
+    // Every part refused: past the first split the names go one by one, rather than in
+    // halves that would ask each of them once per level.
+    let world = World::new();
+    let mut akl = world.akl().env("AKEYLESS_ALLOW_MISSING", "true");
+    for i in 0..300 {
+        akl = akl.env(format!("S_{i:03}"), format!("akeyless://ci/gone/s{i:03}"));
+    }
+    akl.args(["env"])
+        .run()
+        .ok()
+        .stderr_has("300 skipped");
+    let asked = world.fake.count("get-secret-value");
+    // The first batch, its 16 parts, then each name alone.
+    assert!(asked <= 1 + 16 + 300, "{asked} get-secret-value requests");
+}
+
+#[test]
 fn a_ten_mebibyte_value_is_written_whole() {
     let big: String = (0..10 << 20)
         .map(|i| char::from(b'a' + (i % 23) as u8))
