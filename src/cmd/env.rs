@@ -49,6 +49,9 @@ pub async fn run(env: &Env, overrides: &Overrides, args: &EnvArgs) -> Result<Exi
     let mut session = None;
     let fingerprint = match path.as_ref().filter(|_| args.reuse) {
         Some(path) => {
+            // The stamp's place passes the rule before any request, as the file's did: a
+            // link or a directory there is refused now, not after the values are fetched.
+            crate::files::check_target(&envfile::stamp_path(path))?;
             let folders: Vec<&Wanted> = wanted
                 .iter()
                 .filter(|w| w.reference.folder.is_some())

@@ -77,10 +77,7 @@ fn names_that_are_all_bad_cost_no_more_than_one_request_each() {
     for i in 0..300 {
         akl = akl.env(format!("S_{i:03}"), format!("akeyless://ci/gone/s{i:03}"));
     }
-    akl.args(["env"])
-        .run()
-        .ok()
-        .stderr_has("300 skipped");
+    akl.args(["env"]).run().ok().stderr_has("300 skipped");
     let asked = world.fake.count("get-secret-value");
     // The first batch, its 16 parts, then each name alone.
     assert!(asked <= 1 + 16 + 300, "{asked} get-secret-value requests");

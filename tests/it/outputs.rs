@@ -542,16 +542,55 @@ fn a_run_whose_record_has_no_place_revokes_what_it_minted() {
 
 #[test]
 fn a_run_that_fails_after_recording_revokes_and_forgets_what_it_minted() {
-    // The --reuse stamp's place holds a dangling link: reading it finds nothing, so the
-    // run fetches, and it fails when it writes the stamp, after the record was written.
+    // A full disk: the record (a line appended to a page it has already) is written, then
+    // the env file, which holds a large value, does not fit.
+    let world = World::with(fixture().with_static("/ci/large", &"x".repeat(200_000)));
+    let dir = world.dir.path().join("job");
+    std::fs::create_dir(&dir).unwrap();
+    let script = r#"mount -t tmpfs -o size=64k,mode=700 tmpfs "$1" || exit 99
+printf '{"name":"/ci/other","id":"kept-1"}\n' > "$1/.env.minted"
+chmod 600 "$1/.env.minted"
+head -c 40000 /dev/zero > "$1/filler"
+"$2" env; echo "akl exit $?"
+echo "record: $(cat "$1/.env.minted")"
+echo "entries: $(ls -A "$1" | tr '\n' ' ')""#;
+    let run = world
+        .akl()
+        .program_in_namespace()
+        .env("AKEYLESS_ENV_FILE", dir.join("env"))
+        .env("DB", "akeyless://ci/mysql#password")
+        .env("L", "akeyless://ci/large")
+        .args(["-c", script, "sh"])
+        .args([
+            dir.as_os_str(),
+            std::ffi::OsStr::new(env!("CARGO_BIN_EXE_akl")),
+        ])
+        .run()
+        .ok();
+    let shown = format!("{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("akl exit 1\n"), "{shown}");
+    assert!(run.stderr.contains("No space left on device"), "{shown}");
+    assert_eq!(world.fake.count("get-dynamic-secret-value"), 1);
+    assert!(world.fake.live().is_empty(), "{:?}", world.fake.live());
+    // What was recorded before this run stays; this run's line is gone with its credentials.
+    assert!(
+        run.stdout
+            .contains("record: {\"name\":\"/ci/other\",\"id\":\"kept-1\"}\nentries:"),
+        "{shown}"
+    );
+    assert!(
+        run.stdout.contains("entries: .env.minted filler \n"),
+        "no env file, no temporary file: {shown}"
+    );
+}
+
+#[test]
+fn a_link_where_the_reuse_stamp_goes_is_refused_before_any_request() {
     let world = World::with(fixture());
     let dir = world.dir.path().join("job");
     std::fs::create_dir(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     std::os::unix::fs::symlink("/nonexistent", dir.join(".env.refs")).unwrap();
-    let record = dir.join(".env.minted");
-    std::fs::write(&record, "{\"name\":\"/ci/other\",\"id\":\"kept-1\"}\n").unwrap();
-    std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o600)).unwrap();
     world
         .akl()
         .env("AKEYLESS_ENV_FILE", dir.join("env"))
@@ -559,14 +598,9 @@ fn a_run_that_fails_after_recording_revokes_and_forgets_what_it_minted() {
         .args(["env", "--reuse"])
         .run()
         .code(2)
-        .stderr_has("is not a regular file");
-    assert_eq!(world.fake.count("get-dynamic-secret-value"), 1);
-    assert!(world.fake.live().is_empty(), "{:?}", world.fake.live());
-    // What was recorded before this run stays; this run's line is gone with its credentials.
-    assert_eq!(
-        read(&record),
-        "{\"name\":\"/ci/other\",\"id\":\"kept-1\"}\n"
-    );
+        .stderr_has(".env.refs exists and is not a regular file");
+    assert!(world.fake.log().is_empty(), "{:?}", world.fake.log());
+    assert!(!dir.join("env").exists());
 }
 
 #[test]
