@@ -215,8 +215,9 @@ fn open_appending(path: &Path) -> Result<(fs::File, fs::Metadata), WriteError> {
 pub fn check_writable(path: &Path) -> Result<(), WriteError> {
     let dir = parent(path);
     create_dir(dir)?;
-    // Checked before the trial file: nothing is made in someone else's directory.
-    trusted(dir, path)?;
+    // The trial file first: a directory we may not write in (another user's HOME, say)
+    // is "not writable", which the default place falls back from, rather than a refusal.
+    // It is made only where we may write, and gone at once.
     tempfile::Builder::new()
         .prefix(".akl-")
         .suffix(".tmp")
@@ -225,7 +226,8 @@ pub fn check_writable(path: &Path) -> Result<(), WriteError> {
         .map_err(|source| WriteError::Io {
             message: format!("cannot create a file in {}", dir.display()),
             source,
-        })
+        })?;
+    trusted(dir, path)
 }
 
 /// The directory and an existing target pass `files`'s rule.

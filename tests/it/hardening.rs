@@ -287,6 +287,47 @@ fn as_user_with_limits(uid: u32, limits: &[&str], args: &[&str]) -> std::process
 }
 
 #[test]
+fn a_home_whose_akeyless_is_another_users_falls_back_to_tmpdir() {
+    // An image whose ~/.akeyless was made at build time by uid 1000, run as another uid:
+    // not writable, so the default env file goes to TMPDIR/akl-UID, as the contract says.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join(".akeyless")).unwrap();
+    std::os::unix::fs::chown(home.join(".akeyless"), Some(1000), Some(1000)).unwrap();
+    std::fs::set_permissions(
+        home.join(".akeyless"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=1004", "--regid=1004", "--clear-groups"])
+        .arg(akl_binary())
+        .arg("env")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &home)
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let fallback = tmp.join("akl-1004/.akeyless/env");
+    assert!(
+        stderr.contains(&format!(
+            "the env file goes to {} instead",
+            fallback.display()
+        )),
+        "{stderr}"
+    );
+    assert!(fallback.exists());
+}
+
+#[test]
 fn no_core_dump_can_hold_the_secrets() {
     // A non-dumpable process's /proc files belong to root, whoever runs it.
     let out = as_user_with_limits(
