@@ -288,6 +288,10 @@ pub async fn fetch(
     out
 }
 
+fn is_unauthorized(e: &ApiError) -> bool {
+    matches!(e, ApiError::Status { status: 401, .. })
+}
+
 fn is_server_error(e: &ApiError) -> bool {
     matches!(e, ApiError::Status { status, .. } if *status >= 500 || *status == 429)
 }
@@ -398,7 +402,10 @@ async fn second_batches(
                         results.push((key.clone(), value));
                     }
                 }
-                Err(e) if e.is_refusal() && batch.len() > 1 => split.push(batch),
+                // A refused token refuses every part alike: no split pins it on a name.
+                Err(e) if e.is_refusal() && !is_unauthorized(&e) && batch.len() > 1 => {
+                    split.push(batch)
+                }
                 Err(e) => refused.extend(batch.into_iter().map(|key| (key, e.clone()))),
             }
         }

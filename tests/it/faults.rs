@@ -224,6 +224,29 @@ fn a_token_that_expires_mid_run_is_replaced_once() {
 }
 
 #[test]
+fn a_token_refused_while_a_refused_batch_is_split_ends_the_split() {
+    // The batch is refused (404), then the token is (401, a fresh login too): every part
+    // would be refused alike, so the parts are not split again, name by name.
+    let world = World::new();
+    world.fake.set_faults(vec![
+        fault("get-secret-value", FaultKind::NotFound, 1),
+        fault("get-secret-value", FaultKind::ExpiredToken, 10_000),
+    ]);
+    let mut akl = world.akl();
+    for i in 0..200 {
+        akl = akl.env(format!("S_{i:03}"), "akeyless://ci/db-password");
+        akl = akl.env(format!("T_{i:03}"), format!("akeyless://ci/t/s{i:03}"));
+    }
+    akl.args(["env"])
+        .run()
+        .code(3)
+        .stderr_has("a fresh login was refused too");
+    let asked = world.fake.count("get-secret-value");
+    // The batch, then its 16 parts, each asked again after a fresh login.
+    assert!(asked <= 1 + 2 * 16, "{asked} get-secret-value requests");
+}
+
+#[test]
 fn redirects_are_not_followed() {
     // A plain-HTTP listener that redirects everything: akl must not send the token on.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
