@@ -202,8 +202,7 @@ pub async fn fetch(
             }
             Err(e) if e.is_refusal() || is_server_error(&e) => {
                 if e.is_refusal() {
-                    let names = names(&batch).into_iter().map(Arc::from).collect();
-                    refused_before.push((batch[0].version, names));
+                    refused_before.push(refusal(&batch));
                 }
                 unknown.extend(batch.into_iter().cloned());
             }
@@ -348,6 +347,13 @@ async fn ask<'k>(
 /// A refused batch's names and version: asked again unchanged, it is refused again.
 type Refused = (Option<u32>, Vec<Arc<str>>);
 
+fn refusal(batch: &[&ItemKey]) -> Refused {
+    (
+        batch[0].version,
+        names(batch).into_iter().map(Arc::from).collect(),
+    )
+}
+
 /// The statics of round trip 3 in batches; one identical to a batch the second round trip
 /// saw refused is split at once rather than asked again. A batch of several refused as a
 /// whole is split into parts asked together, and a refused part again, down to single
@@ -366,11 +372,9 @@ async fn second_batches(
 ) -> Vec<(ItemKey, FetchResult)> {
     let mut results = Vec::new();
     let mut refused = Vec::new();
-    let (mut split, mut level): (Vec<_>, Vec<_>) =
-        by_version(&statics).into_iter().partition(|batch| {
-            let names: Vec<Arc<str>> = names(batch).into_iter().map(Arc::from).collect();
-            batch.len() > 1 && refused_before.contains(&(batch[0].version, names))
-        });
+    let (mut split, mut level): (Vec<_>, Vec<_>) = by_version(&statics)
+        .into_iter()
+        .partition(|batch| batch.len() > 1 && refused_before.contains(&refusal(batch)));
     let mut dense = false;
     loop {
         // Each refused batch in parts, as many as keep the level within CONCURRENCY; in

@@ -172,8 +172,8 @@ pub fn expand(wanted: Vec<Wanted>, fetch: &Fetch) -> (Vec<Resolved>, Vec<Failure
                     origin: Origin::Explicit,
                 }]
             }),
-            true => fetched(fetch, &key).and_then(|(t, f)| {
-                fan_out(f, &reference).map(|(whole, fields)| {
+            true => found(fetch, &key).and_then(|(t, f)| {
+                fan_out(f.clone(), &reference).map(|(whole, fields)| {
                     let prefix = prefix(&var, &reference);
                     let mut outputs = vec![Resolved {
                         var: var.clone(),
@@ -220,11 +220,7 @@ fn output(
     key: &ItemKey,
     reference: &Reference,
 ) -> Result<(ItemType, Content), Reason> {
-    let (t, fetched) = match fetch.items.get(key) {
-        Some(Ok((t, fetched))) => (*t, fetched),
-        Some(Err(reason)) => return Err(reason.clone()),
-        None => return Err(Reason::NotFound(None)),
-    };
+    let (t, fetched) = found(fetch, key)?;
     let json = match fetched {
         _ if reference.field.is_empty() => None,
         Fetched::Json(json) => Some(json),
@@ -245,9 +241,10 @@ fn output(
     Ok((t, content))
 }
 
-fn fetched(fetch: &Fetch, key: &ItemKey) -> Result<(ItemType, super::shape::Fetched), Reason> {
+/// What `key` fetched to: its type and value, or why it could not be had.
+fn found<'f>(fetch: &'f Fetch, key: &ItemKey) -> Result<(ItemType, &'f Fetched), Reason> {
     match fetch.items.get(key) {
-        Some(Ok((t, f))) => Ok((*t, f.clone())),
+        Some(Ok((t, f))) => Ok((*t, f)),
         Some(Err(reason)) => Err(reason.clone()),
         None => Err(Reason::NotFound(None)),
     }

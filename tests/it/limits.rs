@@ -188,22 +188,15 @@ fn a_full_disk_is_a_clear_error_and_the_old_file_stays() {
     );
     let dir = world.dir.path().join("tiny");
     std::fs::create_dir(&dir).unwrap();
-    // A private directory (mode 700), as akl requires of a place for secrets.
-    let script = r#"mount -t tmpfs -o size=64k,mode=700 tmpfs "$1" || exit 99
-printf "export OLD='kept'\n" > "$1/env"
+    let script = r#"printf "export OLD='kept'\n" > "$1/env"
 "$2" env; echo "akl exit $?"
 echo "file: $(cat "$1/env")"
 echo "entries: $(ls -A "$1" | tr '\n' ' ')""#;
     let run = world
         .akl()
-        .program_in_namespace()
         .env("AKEYLESS_ENV_FILE", dir.join("env"))
         .env("L", "akeyless://ci/large")
-        .args(["-c", script, "sh"])
-        .args([
-            dir.as_os_str(),
-            std::ffi::OsStr::new(env!("CARGO_BIN_EXE_akl")),
-        ])
+        .on_a_small_tmpfs(&dir, script)
         .run()
         .ok();
     assert!(

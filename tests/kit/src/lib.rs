@@ -181,6 +181,17 @@ impl Akl<'_> {
         self.env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
     }
 
+    /// Runs the sh `script` as `program_in_namespace` does, once a 64 KiB tmpfs (mode 700,
+    /// as akl requires of a place for secrets) is mounted on `dir`: a disk that fills up.
+    /// The script gets `dir` as `$1` and the `akl` binary as `$2`.
+    pub fn on_a_small_tmpfs(self, dir: &Path, script: &str) -> Self {
+        let script =
+            format!("mount -t tmpfs -o size=64k,mode=700 tmpfs \"$1\" || exit 99\n{script}");
+        self.program_in_namespace()
+            .args(["-c", &script, "sh"])
+            .args([dir.as_os_str(), akl_binary().as_os_str()])
+    }
+
     /// Runs in `dir` instead of the test's own working directory.
     pub fn cwd(mut self, dir: &Path) -> Self {
         self.cwd = Some(dir.to_path_buf());
