@@ -68,12 +68,19 @@ impl Patterns {
     pub fn new<S: Into<String>>(
         secrets: impl IntoIterator<Item = S>,
     ) -> (Patterns, Vec<(usize, TooShort)>) {
-        Patterns::build(Scanner::new(Vec::new(), &[], Vec::new()), Vec::new()).with(secrets)
+        let none = Patterns {
+            scanner: Scanner::new(Vec::new(), &[], Vec::new()),
+            values: Vec::new(),
+            max_len: 0,
+            first: [false; 256],
+        };
+        none.with(secrets)
     }
 
     /// These patterns and those of `secrets`; returns, per secret (by index), what was too
     /// short. The values already here are shared, not copied, and a value given as a
-    /// `String` becomes the new set's own copy: a huge value is held once.
+    /// `String` becomes the new set's own copy: a huge value is held once. What it costs
+    /// grows with the new values, not with those here (`Scanner::grow`).
     pub fn with<S: Into<String>>(
         &self,
         secrets: impl IntoIterator<Item = S>,
@@ -109,7 +116,7 @@ impl Patterns {
 
         let mut sources = self.scanner.sources().to_vec();
         let mut pieces = Vec::new();
-        let mut values = self.values.clone();
+        let mut added = Vec::with_capacity(fresh.len());
         for i in fresh {
             let value = std::mem::take(&mut secrets[i]);
             let mut forms = Forms::default();
@@ -121,33 +128,39 @@ impl Patterns {
                 cut(if in_value { own } else { own + 1 }, range, &mut pieces);
             }
             sources.push(Arc::new(value.into_bytes()));
-            values.push(own);
+            added.push(own);
             if !forms.derived.is_empty() {
                 forms.derived.shrink_to_fit();
                 sources.push(Arc::new(forms.derived));
             }
         }
-        values.sort_unstable_by(|&a, &b| order(&sources[a as usize], &sources[b as usize]));
-        let scanner = Scanner::new(sources, self.scanner.pieces(), pieces);
-        (Patterns::build(scanner, values), short)
-    }
-
-    fn build(scanner: Scanner, values: Vec<u32>) -> Patterns {
-        let mut first = [false; 256];
-        for i in 0..scanner.len() {
-            first[usize::from(scanner.pattern(i)[0])] = true;
+        // Patterns are only ever added: what the new ones start with and how long they are
+        // is all that changes.
+        let (mut first, mut max_len) = (self.first, self.max_len);
+        for p in &pieces {
+            first[usize::from(sources[p.source as usize][p.start as usize])] = true;
+            max_len = max_len.max(p.len as usize);
         }
-        Patterns {
-            max_len: scanner
-                .pieces()
-                .iter()
-                .map(|p| p.len as usize)
-                .max()
-                .unwrap_or(0),
+        // `added` is in order and new: a binary search each puts it among the values.
+        let value = |v: u32| sources[v as usize].as_slice();
+        let mut values = Vec::with_capacity(self.values.len() + added.len());
+        let mut from = 0;
+        for v in added {
+            let rest = &self.values[from..];
+            let at = from + rest.partition_point(|&x| order(value(x), value(v)).is_lt());
+            values.extend_from_slice(&self.values[from..at]);
+            values.push(v);
+            from = at;
+        }
+        values.extend_from_slice(&self.values[from..]);
+        let scanner = self.scanner.grow(sources, pieces);
+        let patterns = Patterns {
             scanner,
             values,
+            max_len,
             first,
-        }
+        };
+        (patterns, short)
     }
 
     /// Whether `value` was given to these patterns (masked, or reported too short).

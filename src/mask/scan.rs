@@ -21,6 +21,12 @@
 //! twice (each comparison starts past the prefix both bounds share with the text), so a
 //! thousand secrets sharing a long prefix (JWTs with the same header) cost about as much
 //! as one.
+//!
+//! Values registered while a command runs are added to a scanner that may hold thousands
+//! of secrets. The patterns are kept in two sets: the base, shared with the scanner it grew
+//! from, and the recent ones, which are all an addition rebuilds; one shift table and one
+//! bitmap cover both, so the scan costs the same. Once the recent set outgrows
+//! `RECENT_MAX`, or a quarter of the base, everything becomes one base again.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -83,6 +89,10 @@ macro_rules! each_lane {
 const NONE: u32 = u32::MAX;
 /// Groups of at least this many patterns are split further (see `Group`).
 const SPLIT_FROM: usize = 4;
+/// The most patterns an addition leaves in the recent set before it rebuilds the whole
+/// scanner: each addition rebuilds the recent set, each rebuild costs what the base does,
+/// and between the two an addition of a few patterns costs well under a millisecond.
+const RECENT_MAX: usize = 1024;
 
 /// A pattern: `len` bytes at `start` of one of the scanner's sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,10 +106,10 @@ pub struct Scanner {
     /// The byte strings the patterns are cut from, shared with the sets this one was built
     /// from, so a huge value is stored once.
     sources: Vec<Arc<Vec<u8>>>,
-    /// The patterns, sorted by their bytes and distinct.
-    pieces: Vec<Piece>,
-    /// For each pattern, the longest other pattern that is a prefix of it, or `NONE`.
-    parent: Vec<u32>,
+    /// The patterns the scanner was built with, shared with the scanners grown from it.
+    base: Arc<Set>,
+    /// The patterns added since, none of them in `base`.
+    recent: Set,
     window: usize,
     /// The longest jump: `window - BLOCK + 1`.
     most: u8,
@@ -107,6 +117,14 @@ pub struct Scanner {
     shift: Box<[u8; 1 << SHIFT_BITS]>,
     /// Which 16-bit hashes of a window are some group's.
     seen: Box<[u64; 1 << (SEEN_BITS - 6)]>,
+}
+
+/// Patterns, sorted, and what finds them once the shift table has stopped at a window.
+struct Set {
+    /// Sorted by their bytes and distinct.
+    pieces: Vec<Piece>,
+    /// For each pattern, the longest other pattern that is a prefix of it, or `NONE`.
+    parent: Vec<u32>,
     groups: Vec<Group>,
     /// Open addressing over the groups' window keys: the key's high half and the group's
     /// number, `NONE` for an empty slot.
@@ -132,7 +150,7 @@ impl std::fmt::Debug for Scanner {
     // The patterns are secrets: only their number is shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scanner")
-            .field("patterns", &self.pieces.len())
+            .field("patterns", &self.len())
             .field("window", &self.window)
             .finish_non_exhaustive()
     }
@@ -143,9 +161,7 @@ impl Scanner {
     /// and `more`, cut from `sources`, each at least `BLOCK` bytes long; duplicates are
     /// dropped.
     pub fn new(sources: Vec<Arc<Vec<u8>>>, sorted: &[Piece], more: Vec<Piece>) -> Scanner {
-        let bytes = |p: &Piece| -> &[u8] {
-            &sources[p.source as usize][p.start as usize..(p.start + p.len) as usize]
-        };
+        let bytes = |p: &Piece| -> &[u8] { piece_bytes(&sources, p) };
         let mut more: Vec<(&[u8], Piece)> = more.into_iter().map(|p| (bytes(&p), p)).collect();
         more.sort_unstable_by(|a, b| order(a.0, b.0));
         let mut pieces: Vec<Piece> = Vec::with_capacity(sorted.len() + more.len());
@@ -171,102 +187,53 @@ impl Scanner {
             .unwrap_or(MAX_WINDOW)
             .min(MAX_WINDOW);
         assert!(window >= BLOCK, "patterns must be at least {BLOCK} bytes");
-
-        // Sorted order puts every prefix of a pattern before it, on the stack of the
-        // patterns that are prefixes of the previous one.
-        let mut parent = Vec::with_capacity(pieces.len());
-        let mut stack: Vec<u32> = Vec::new();
-        for (i, p) in pieces.iter().enumerate() {
-            while let Some(&top) = stack.last() {
-                if is_prefix(bytes(&pieces[top as usize]), bytes(p)) {
-                    break;
-                }
-                stack.pop();
-            }
-            parent.push(stack.last().copied().unwrap_or(NONE));
-            stack.push(i as u32);
-        }
-
         let most = (window - BLOCK + 1) as u8;
         let mut shift = Box::new([most; 1 << SHIFT_BITS]);
         let mut seen = Box::new([0u64; 1 << (SEEN_BITS - 6)]);
-        let mut groups: Vec<Group> = Vec::new();
-        for (i, p) in pieces.iter().enumerate() {
-            let this = bytes(p);
-            if let Some(g) = groups
-                .last_mut()
-                .filter(|_| is_prefix(&this[..window], bytes(&pieces[i - 1])))
-            {
-                let prev = bytes(&pieces[i - 1]);
-                g.hi += 1;
-                g.shared = g.shared.min(compare_from(prev, this, window).1 as u32);
-                continue;
-            }
-            groups.push(Group {
-                lo: i as u32,
-                hi: i as u32 + 1,
-                shared: p.len,
-                split: false,
-            });
-            let start = &this[..window];
-            for j in 0..=window - BLOCK {
-                let block = u32::from(start[j])
-                    | u32::from(start[j + 1]) << 8
-                    | u32::from(start[j + 2]) << 16;
-                let slot = &mut shift[block_hash(block)];
-                *slot = (*slot).min((window - BLOCK - j) as u8);
-            }
-            let k = key(start, 0, window);
-            seen[seen_index(k)] |= seen_bit(k);
-        }
-        let mut slots = vec![(0, NONE); (groups.len() * 2).next_power_of_two().max(2)];
-        let mask = slots.len() - 1;
-        for (n, g) in groups.iter().enumerate() {
-            let k = key(bytes(&pieces[g.lo as usize]), 0, window);
-            let mut at = k as usize & mask;
-            while slots[at].1 != NONE {
-                at = (at + 1) & mask;
-            }
-            slots[at] = ((k >> 32) as u32, n as u32);
-        }
-
-        // Split the large groups by the eight bytes after what their patterns share.
-        let mut runs: Vec<(u64, u32, u32)> = Vec::new();
-        for (n, g) in groups.iter_mut().enumerate() {
-            let (lo, hi, shared) = (g.lo as usize, g.hi as usize, g.shared as usize);
-            let long_enough = pieces[lo..hi].iter().all(|p| p.len as usize >= shared + 8);
-            if hi - lo < SPLIT_FROM || !long_enough {
-                continue;
-            }
-            g.split = true;
-            for (i, p) in pieces.iter().enumerate().take(hi).skip(lo) {
-                let k = split_key(n, word(bytes(p), shared));
-                match runs.last_mut() {
-                    Some(run) if run.0 == k && i > lo => run.2 += 1,
-                    _ => runs.push((k, i as u32, i as u32 + 1)),
-                }
-            }
-        }
-        let mut parts = vec![(0, NONE, NONE); (runs.len() * 2).next_power_of_two().max(2)];
-        let mask = parts.len() - 1;
-        for (k, lo, hi) in runs {
-            let mut at = k as usize & mask;
-            while parts[at].1 != NONE {
-                at = (at + 1) & mask;
-            }
-            parts[at] = ((k >> 32) as u32, lo, hi);
-        }
+        let base = Set::new(&sources, pieces, window, &mut shift, &mut seen);
         Scanner {
+            recent: Set::new(&sources, Vec::new(), window, &mut shift, &mut seen),
+            base: Arc::new(base),
             sources,
-            pieces,
-            parent,
             window,
             most,
             shift,
             seen,
-            groups,
-            slots,
-            parts,
+        }
+    }
+
+    /// This scanner and the patterns `more`, cut from `sources` (this one's and those
+    /// after them). Only the recent set is rebuilt, and the base is shared, unless the
+    /// recent set would outgrow it or a pattern is shorter than the window.
+    pub fn grow(&self, sources: Vec<Arc<Vec<u8>>>, more: Vec<Piece>) -> Scanner {
+        let bytes = |p: &Piece| -> &[u8] { piece_bytes(&sources, p) };
+        let mut recent: Vec<Piece> = more
+            .into_iter()
+            .filter(|p| {
+                let b = bytes(p);
+                let base = &self.base.pieces;
+                base.binary_search_by(|q| order(bytes(q), b)).is_err()
+            })
+            .chain(self.recent.pieces.iter().copied())
+            .collect();
+        let rebuild = recent.len() > RECENT_MAX.min(self.base.pieces.len() / 4)
+            || recent.iter().any(|p| (p.len as usize) < self.window);
+        if rebuild {
+            return Scanner::new(sources, &self.base.pieces, recent);
+        }
+        recent.sort_unstable_by(|a, b| order(bytes(a), bytes(b)));
+        recent.dedup_by(|a, b| order(bytes(a), bytes(b)).is_eq());
+        // Both tables only gain what the recent patterns add: a copy of ours is theirs.
+        let (mut shift, mut seen) = (self.shift.clone(), self.seen.clone());
+        let recent = Set::new(&sources, recent, self.window, &mut shift, &mut seen);
+        Scanner {
+            sources,
+            base: self.base.clone(),
+            recent,
+            window: self.window,
+            most: self.most,
+            shift,
+            seen,
         }
     }
 
@@ -274,46 +241,48 @@ impl Scanner {
         &self.sources
     }
 
-    /// The patterns, sorted and distinct.
-    pub fn pieces(&self) -> &[Piece] {
-        &self.pieces
-    }
-
     pub fn len(&self) -> usize {
-        self.pieces.len()
+        self.base.pieces.len() + self.recent.pieces.len()
     }
 
-    /// The bytes of pattern `i`.
+    /// The two sets of patterns.
+    fn sets(&self) -> [&Set; 2] {
+        [&self.base, &self.recent]
+    }
+
+    /// The bytes of pattern `i` of `set`.
     #[inline]
-    pub fn pattern(&self, i: usize) -> &[u8] {
-        let p = self.pieces[i];
-        &self.sources[p.source as usize][p.start as usize..(p.start + p.len) as usize]
+    fn pattern(&self, set: &Set, i: usize) -> &[u8] {
+        piece_bytes(&self.sources, &set.pieces[i])
     }
 
     /// Whether `s` is a proper prefix of some pattern (so more bytes could complete one).
     pub fn is_proper_prefix(&self, s: &[u8]) -> bool {
-        let (lo, hi, known) = match s.len() >= self.window {
-            // Only the group of patterns that start with `s`'s window can continue it.
-            true => match self.group(key(s, 0, self.window), s) {
-                Some(g) => (
-                    self.groups[g].lo as usize,
-                    self.groups[g].hi as usize,
-                    self.window,
-                ),
-                None => return false,
-            },
-            false => (0, self.pieces.len(), 0),
-        };
-        // The patterns that continue `s` come right after every pattern that is at most `s`.
-        let (after, _) = self.search(lo, hi, s, known);
-        after < hi && is_prefix(s, self.pattern(after))
+        self.sets().into_iter().any(|set| {
+            let (lo, hi, known) = match s.len() >= self.window {
+                // Only the group of patterns that start with `s`'s window can continue it.
+                true => match self.group(set, key(s, 0, self.window), s) {
+                    Some(g) => (
+                        set.groups[g].lo as usize,
+                        set.groups[g].hi as usize,
+                        self.window,
+                    ),
+                    None => return false,
+                },
+                false => (0, set.pieces.len(), 0),
+            };
+            // The patterns that continue `s` come right after every pattern that is at most
+            // `s`.
+            let (after, _) = self.search(set, lo, hi, s, known);
+            after < hi && is_prefix(s, self.pattern(set, after))
+        })
     }
 
     /// Calls `found(start, end)` for every occurrence of every pattern in `text`,
     /// overlapping ones included, in order of `start`.
     pub fn each(&self, text: &[u8], mut found: impl FnMut(usize, usize)) {
         let m = self.window;
-        if self.pieces.is_empty() || text.len() < m {
+        if self.len() == 0 || text.len() < m {
             return;
         }
         // Window `w` covers text[w..w + m]; lane `k` owns the k-th eighth of the windows.
@@ -402,27 +371,36 @@ impl Scanner {
         let start = end + 1 - self.window;
         let k = key(text, start, self.window);
         if self.seen[seen_index(k)] & seen_bit(k) != 0 {
-            self.candidate(text, start, k, found);
+            for set in self.sets() {
+                self.candidate(set, text, start, k, found);
+            }
         }
     }
 
-    /// Reports every pattern that starts at `start`, whose window's key is `k`.
+    /// Reports every pattern of `set` that starts at `start`, whose window's key is `k`.
     #[inline(never)]
-    fn candidate(&self, text: &[u8], start: usize, k: u64, found: &mut dyn FnMut(usize, usize)) {
+    fn candidate(
+        &self,
+        set: &Set,
+        text: &[u8],
+        start: usize,
+        k: u64,
+        found: &mut dyn FnMut(usize, usize),
+    ) {
         let rest = &text[start..];
-        let Some(n) = self.group(k, rest) else {
+        let Some(n) = self.group(set, k, rest) else {
             return;
         };
-        let g = self.groups[n];
+        let g = set.groups[n];
         let (mut lo, mut hi, mut known) = (g.lo as usize, g.hi as usize, self.window);
         let shared = g.shared as usize;
         if g.split && rest.len() >= shared + 8 {
             // Whatever starts here shares all of the group's common prefix, and the eight
             // bytes after it name the only part that can.
-            if compare_from(self.pattern(lo), rest, known).1 < shared {
+            if compare_from(self.pattern(set, lo), rest, known).1 < shared {
                 return;
             }
-            let Some((a, b)) = self.part(n, shared, word(rest, shared)) else {
+            let Some((a, b)) = self.part(set, n, shared, word(rest, shared)) else {
                 return;
             };
             (lo, hi, known) = (a, b, shared + 8);
@@ -430,35 +408,36 @@ impl Scanner {
         // The last pattern at most `rest`, and how much of it `rest` shares. Every
         // pattern that starts `rest` is at most `rest` and a prefix of that one, so it is
         // that one or among its parents.
-        let (after, shared) = self.search(lo, hi, rest, known);
+        let (after, shared) = self.search(set, lo, hi, rest, known);
         if after == lo {
             return;
         }
         let mut i = (after - 1) as u32;
         while i != NONE {
-            let len = self.pieces[i as usize].len as usize;
+            let len = set.pieces[i as usize].len as usize;
             if len <= shared {
                 found(start, start + len);
             }
-            i = self.parent[i as usize];
+            i = set.parent[i as usize];
         }
     }
 
-    /// The group of patterns that start with `text`'s first window, whose key is `k`.
+    /// The group of `set`'s patterns that start with `text`'s first window, whose key is
+    /// `k`.
     #[inline]
-    fn group(&self, k: u64, text: &[u8]) -> Option<usize> {
+    fn group(&self, set: &Set, k: u64, text: &[u8]) -> Option<usize> {
         if self.seen[seen_index(k)] & seen_bit(k) == 0 {
             return None;
         }
-        let mask = self.slots.len() - 1;
+        let mask = set.slots.len() - 1;
         let mut at = k as usize & mask;
         loop {
-            let (tag, g) = self.slots[at];
+            let (tag, g) = set.slots[at];
             if g == NONE {
                 return None;
             }
-            let lo = self.groups[g as usize].lo as usize;
-            if tag == (k >> 32) as u32 && is_prefix(&text[..self.window], self.pattern(lo)) {
+            let lo = set.groups[g as usize].lo as usize;
+            if tag == (k >> 32) as u32 && is_prefix(&text[..self.window], self.pattern(set, lo)) {
                 return Some(g as usize);
             }
             at = (at + 1) & mask;
@@ -467,33 +446,34 @@ impl Scanner {
 
     /// The range of patterns of split group `g` whose eight bytes after the `shared` ones
     /// are `w`.
-    fn part(&self, g: usize, shared: usize, w: u64) -> Option<(usize, usize)> {
+    fn part(&self, set: &Set, g: usize, shared: usize, w: u64) -> Option<(usize, usize)> {
         let k = split_key(g, w);
-        let mask = self.parts.len() - 1;
+        let mask = set.parts.len() - 1;
         let mut at = k as usize & mask;
         loop {
-            let (tag, lo, hi) = self.parts[at];
+            let (tag, lo, hi) = set.parts[at];
             if lo == NONE {
                 return None;
             }
-            if tag == (k >> 32) as u32 && word(self.pattern(lo as usize), shared) == w {
+            if tag == (k >> 32) as u32 && word(self.pattern(set, lo as usize), shared) == w {
                 return Some((lo as usize, hi as usize));
             }
             at = (at + 1) & mask;
         }
     }
 
-    /// Binary search in `pieces[lo..hi]`, all of which share their first `known` bytes
+    /// Binary search in `set.pieces[lo..hi]`, all of which share their first `known` bytes
     /// with `text`: returns how many of them are at most `text` (as an index: the first
     /// that is greater) and how many bytes `text` shares with the last that is not. Each
     /// comparison starts past the bytes both bounds of the range share with `text`, which
     /// every pattern between them shares too.
-    fn search(&self, lo: usize, hi: usize, text: &[u8], known: usize) -> (usize, usize) {
+    fn search(&self, set: &Set, lo: usize, hi: usize, text: &[u8], known: usize) -> (usize, usize) {
         let (mut a, mut b) = (lo, hi);
         let (mut shared_a, mut shared_b) = (known, known);
         while a < b {
             let mid = a + (b - a) / 2;
-            let (order, shared) = compare_from(self.pattern(mid), text, shared_a.min(shared_b));
+            let (order, shared) =
+                compare_from(self.pattern(set, mid), text, shared_a.min(shared_b));
             if order == Ordering::Greater {
                 b = mid;
                 shared_b = shared;
@@ -504,6 +484,114 @@ impl Scanner {
         }
         (a, shared_a)
     }
+}
+
+impl Set {
+    /// The set of `pieces` (sorted and distinct, none shorter than `window`), whose
+    /// windows' blocks and keys go into `shift` and `seen`.
+    fn new(
+        sources: &[Arc<Vec<u8>>],
+        pieces: Vec<Piece>,
+        window: usize,
+        shift: &mut [u8; 1 << SHIFT_BITS],
+        seen: &mut [u64; 1 << (SEEN_BITS - 6)],
+    ) -> Set {
+        let bytes = |p: &Piece| -> &[u8] { piece_bytes(sources, p) };
+        // Sorted order puts every prefix of a pattern before it, on the stack of the
+        // patterns that are prefixes of the previous one.
+        let mut parent = Vec::with_capacity(pieces.len());
+        let mut stack: Vec<u32> = Vec::new();
+        for (i, p) in pieces.iter().enumerate() {
+            while let Some(&top) = stack.last() {
+                if is_prefix(bytes(&pieces[top as usize]), bytes(p)) {
+                    break;
+                }
+                stack.pop();
+            }
+            parent.push(stack.last().copied().unwrap_or(NONE));
+            stack.push(i as u32);
+        }
+
+        let mut groups: Vec<Group> = Vec::new();
+        for (i, p) in pieces.iter().enumerate() {
+            let this = bytes(p);
+            if let Some(g) = groups
+                .last_mut()
+                .filter(|_| is_prefix(&this[..window], bytes(&pieces[i - 1])))
+            {
+                let prev = bytes(&pieces[i - 1]);
+                g.hi += 1;
+                g.shared = g.shared.min(compare_from(prev, this, window).1 as u32);
+                continue;
+            }
+            groups.push(Group {
+                lo: i as u32,
+                hi: i as u32 + 1,
+                shared: p.len,
+                split: false,
+            });
+            let start = &this[..window];
+            for j in 0..=window - BLOCK {
+                let block = u32::from(start[j])
+                    | u32::from(start[j + 1]) << 8
+                    | u32::from(start[j + 2]) << 16;
+                let slot = &mut shift[block_hash(block)];
+                *slot = (*slot).min((window - BLOCK - j) as u8);
+            }
+            let k = key(start, 0, window);
+            seen[seen_index(k)] |= seen_bit(k);
+        }
+        let mut slots = vec![(0, NONE); (groups.len() * 2).next_power_of_two().max(2)];
+        let mask = slots.len() - 1;
+        for (n, g) in groups.iter().enumerate() {
+            let k = key(bytes(&pieces[g.lo as usize]), 0, window);
+            let mut at = k as usize & mask;
+            while slots[at].1 != NONE {
+                at = (at + 1) & mask;
+            }
+            slots[at] = ((k >> 32) as u32, n as u32);
+        }
+
+        // Split the large groups by the eight bytes after what their patterns share.
+        let mut runs: Vec<(u64, u32, u32)> = Vec::new();
+        for (n, g) in groups.iter_mut().enumerate() {
+            let (lo, hi, shared) = (g.lo as usize, g.hi as usize, g.shared as usize);
+            let long_enough = pieces[lo..hi].iter().all(|p| p.len as usize >= shared + 8);
+            if hi - lo < SPLIT_FROM || !long_enough {
+                continue;
+            }
+            g.split = true;
+            for (i, p) in pieces.iter().enumerate().take(hi).skip(lo) {
+                let k = split_key(n, word(bytes(p), shared));
+                match runs.last_mut() {
+                    Some(run) if run.0 == k && i > lo => run.2 += 1,
+                    _ => runs.push((k, i as u32, i as u32 + 1)),
+                }
+            }
+        }
+        let mut parts = vec![(0, NONE, NONE); (runs.len() * 2).next_power_of_two().max(2)];
+        let mask = parts.len() - 1;
+        for (k, lo, hi) in runs {
+            let mut at = k as usize & mask;
+            while parts[at].1 != NONE {
+                at = (at + 1) & mask;
+            }
+            parts[at] = ((k >> 32) as u32, lo, hi);
+        }
+        Set {
+            pieces,
+            parent,
+            groups,
+            slots,
+            parts,
+        }
+    }
+}
+
+/// The bytes of a pattern.
+#[inline]
+fn piece_bytes<'a>(sources: &'a [Arc<Vec<u8>>], p: &Piece) -> &'a [u8] {
+    &sources[p.source as usize][p.start as usize..(p.start + p.len) as usize]
 }
 
 /// Compares `pattern` with `text`, both known to agree on their first `from` bytes, as a
@@ -630,21 +718,39 @@ mod tests {
     use proptest::prelude::*;
 
     fn scanner(patterns: &[Vec<u8>]) -> Scanner {
-        let source = Arc::new(patterns.concat());
-        let mut pieces = Vec::new();
+        grown(&[patterns])
+    }
+
+    /// The pieces of `patterns`, cut from one new source appended to `sources`.
+    fn add(sources: &mut Vec<Arc<Vec<u8>>>, patterns: &[Vec<u8>]) -> Vec<Piece> {
+        let source = sources.len() as u32;
+        sources.push(Arc::new(patterns.concat()));
         let mut start = 0;
+        let mut pieces = Vec::new();
         for p in patterns {
             pieces.push(Piece {
-                source: 0,
+                source,
                 start,
                 len: p.len() as u32,
             });
             start += p.len() as u32;
         }
-        Scanner::new(vec![source], &[], pieces)
+        pieces
     }
 
-    fn all(scanner: &Scanner, text: &[u8]) -> Vec<(usize, usize)> {
+    /// A scanner built with the first batch and grown by each of the others.
+    fn grown(batches: &[&[Vec<u8>]]) -> Scanner {
+        let mut sources = Vec::new();
+        let pieces = add(&mut sources, batches[0]);
+        let mut scanner = Scanner::new(sources.clone(), &[], pieces);
+        for batch in &batches[1..] {
+            let pieces = add(&mut sources, batch);
+            scanner = scanner.grow(sources.clone(), pieces);
+        }
+        scanner
+    }
+
+    fn all_found(scanner: &Scanner, text: &[u8]) -> Vec<(usize, usize)> {
         let mut found = Vec::new();
         scanner.each(text, |s, e| found.push((s, e)));
         assert!(found.is_sorted_by_key(|&(s, _)| s), "in order of start");
@@ -674,12 +780,12 @@ mod tests {
             .collect();
         let scanner = scanner(&patterns);
         let text = b"..abcdefghi..xyzxyzxyz";
-        assert_eq!(all(&scanner, text), naive(&patterns, text));
+        assert_eq!(all_found(&scanner, text), naive(&patterns, text));
         assert_eq!(
-            all(&scanner, text),
+            all_found(&scanner, text),
             [(2, 8), (2, 10), (5, 11), (13, 19), (16, 22)]
         );
-        assert!(all(&scanner, b"abcde").is_empty());
+        assert!(all_found(&scanner, b"abcde").is_empty());
     }
 
     #[test]
@@ -697,7 +803,7 @@ mod tests {
             text.extend_from_slice(header);
             text.extend_from_slice(format!("payload-{:03}-tail ", i * 7 % 400).as_bytes());
         }
-        let found = all(&scanner, &text);
+        let found = all_found(&scanner, &text);
         assert_eq!(found, naive(&patterns, &text));
         assert!(found.len() > 2000);
     }
@@ -733,8 +839,89 @@ mod tests {
         }
     }
 
+    #[test]
+    fn an_addition_shares_the_base_until_the_recent_set_outgrows_it() {
+        let word = |i: usize| format!("secret-{i:05}-{}", i * 7919 % 1000).into_bytes();
+        let base: Vec<Vec<u8>> = (0..8 * RECENT_MAX).map(word).collect();
+        let mut sources = Vec::new();
+        let pieces = add(&mut sources, &base);
+        let mut scanner = Scanner::new(sources.clone(), &[], pieces);
+        let first = scanner.base.clone();
+        let mut added = Vec::new();
+        for i in 0..RECENT_MAX {
+            let value = vec![word(base.len() + i)];
+            let pieces = add(&mut sources, &value);
+            scanner = scanner.grow(sources.clone(), pieces);
+            added.extend(value);
+            assert!(Arc::ptr_eq(&scanner.base, &first), "rebuilt at {i}");
+        }
+        assert_eq!(scanner.recent.pieces.len(), RECENT_MAX);
+        // A pattern the base has already is not added again.
+        let again = add(&mut sources, &base[..1]);
+        scanner = scanner.grow(sources.clone(), again);
+        assert!(Arc::ptr_eq(&scanner.base, &first));
+        // One more, and everything is one base again.
+        let value = vec![word(base.len() + RECENT_MAX)];
+        let pieces = add(&mut sources, &value);
+        scanner = scanner.grow(sources.clone(), pieces);
+        assert!(!Arc::ptr_eq(&scanner.base, &first));
+        assert!(scanner.recent.pieces.is_empty());
+        assert_eq!(scanner.len(), base.len() + RECENT_MAX + 1);
+        let text: Vec<u8> = [&base[5], &b" and "[..], &added[9], &value[0]].concat();
+        let all: Vec<Vec<u8>> = [base, added, value].concat();
+        assert_eq!(all_found(&scanner, &text), naive(&all, &text));
+        assert_eq!(all_found(&scanner, &text).len(), 3);
+    }
+
+    #[test]
+    fn a_pattern_shorter_than_the_window_rebuilds() {
+        let long: Vec<Vec<u8>> = (0..100)
+            .map(|i| format!("long-secret-value-{i:03}").into_bytes())
+            .collect();
+        let mut sources = Vec::new();
+        let pieces = add(&mut sources, &long);
+        let scanner = Scanner::new(sources.clone(), &[], pieces);
+        assert_eq!(scanner.window, MAX_WINDOW);
+        let short = vec![b"abcdefg".to_vec()];
+        let pieces = add(&mut sources, &short);
+        let grown = scanner.grow(sources.clone(), pieces);
+        assert_eq!(grown.window, 7);
+        assert!(grown.recent.pieces.is_empty());
+        let text = b"long-secret-value-042 abcdefg";
+        let all: Vec<Vec<u8>> = [long, short].concat();
+        assert_eq!(all_found(&grown, text), naive(&all, text));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// A scanner grown by additions finds exactly what a naive search finds, and its
+        /// proper prefixes are the definition's, whether the additions went to the recent
+        /// set or rebuilt it (those shorter than the window do).
+        #[test]
+        fn a_grown_scanner_agrees_with_a_naive_search(
+            patterns in prop::collection::vec("[ab]{0,12}[abc]{3,6}", 2..40),
+            cuts in prop::collection::vec(0usize..40, 1..4),
+            text in "[abcd]{0,300}",
+            probe in "[abc]{1,20}",
+        ) {
+            let patterns: Vec<Vec<u8>> = patterns.into_iter().map(String::into_bytes).collect();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| 1 + c % (patterns.len() - 1)).collect();
+            cuts.sort_unstable();
+            cuts.dedup();
+            let mut batches = Vec::new();
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([patterns.len()]) {
+                batches.push(&patterns[from..cut]);
+                from = cut;
+            }
+            let scanner = grown(&batches);
+            prop_assert_eq!(all_found(&scanner, text.as_bytes()), naive(&patterns, text.as_bytes()));
+            let want = patterns
+                .iter()
+                .any(|p| p.len() > probe.len() && p.starts_with(probe.as_bytes()));
+            prop_assert_eq!(scanner.is_proper_prefix(probe.as_bytes()), want);
+        }
 
         /// Exactly the occurrences a naive search finds, on text drawn from a small
         /// alphabet so that near misses and overlaps are common.
@@ -745,7 +932,7 @@ mod tests {
         ) {
             let patterns: Vec<Vec<u8>> = patterns.into_iter().map(String::into_bytes).collect();
             let scanner = scanner(&patterns);
-            prop_assert_eq!(all(&scanner, text.as_bytes()), naive(&patterns, text.as_bytes()));
+            prop_assert_eq!(all_found(&scanner, text.as_bytes()), naive(&patterns, text.as_bytes()));
         }
 
         /// The same on texts long enough for four lanes, with patterns that share long
@@ -760,7 +947,7 @@ mod tests {
         ) {
             let patterns: Vec<Vec<u8>> = patterns.into_iter().map(String::into_bytes).collect();
             let scanner = scanner(&patterns);
-            prop_assert_eq!(all(&scanner, &text), naive(&patterns, &text));
+            prop_assert_eq!(all_found(&scanner, &text), naive(&patterns, &text));
         }
 
         /// Whether a string is a proper prefix of a pattern, against the definition.
