@@ -187,12 +187,33 @@ impl Patterns {
 
     /// The runs of `buf` covered by overlapping occurrences, merged, in order.
     fn runs(&self, buf: &[u8]) -> Vec<(usize, usize)> {
-        // Occurrences arrive in order of their start, so merging is one pass.
-        let mut runs: Vec<(usize, usize)> = Vec::new();
-        self.scanner.each(buf, |s, e| match runs.last_mut() {
+        self.runs_after(buf, &[], 0)
+    }
+
+    /// The runs of `buf`, given `known`, those of `buf[..scanned]`: only the bytes an
+    /// occurrence not wholly in that prefix can start at are scanned.
+    fn runs_after(
+        &self,
+        buf: &[u8],
+        known: &[(usize, usize)],
+        scanned: usize,
+    ) -> Vec<(usize, usize)> {
+        // An occurrence that starts before `from` ends by `scanned`: it is in `known`.
+        let from = scanned.saturating_sub(self.max_len.saturating_sub(1));
+        let mut known = known.iter().copied().peekable();
+        let mut runs: Vec<(usize, usize)> = Vec::with_capacity(known.len() + 1);
+        // Both arrive in order of their start, so merging is one pass.
+        let mut add = |(s, e): (usize, usize)| match runs.last_mut() {
             Some(last) if s < last.1 => last.1 = last.1.max(e),
             _ => runs.push((s, e)),
+        };
+        self.scanner.each(&buf[from..], |s, e| {
+            while let Some(run) = known.next_if(|run| run.0 <= s + from) {
+                add(run);
+            }
+            add((s + from, e + from));
         });
+        known.for_each(add);
         runs
     }
 }
@@ -256,6 +277,12 @@ pub struct Redactor {
     /// How many leading bytes of `held` were already written (after a forced emission or
     /// a flush; they stay as context for occurrences that start in them and end later).
     written: usize,
+    /// How many leading bytes of `held` lie in an occurrence whose start was dropped.
+    covered: usize,
+    /// The runs in `held[..scanned]`, from the last look at it: a long secret held while
+    /// it arrives in small writes is then scanned once, not again with every write.
+    known: Vec<(usize, usize)>,
+    scanned: usize,
 }
 
 impl Redactor {
@@ -264,6 +291,9 @@ impl Redactor {
             patterns,
             held: Vec::new(),
             written: 0,
+            covered: 0,
+            known: Vec::new(),
+            scanned: 0,
         }
     }
 
@@ -271,6 +301,7 @@ impl Redactor {
     /// runs). Bytes still held are judged again with them.
     pub fn set_patterns(&mut self, patterns: Arc<Patterns>) {
         self.patterns = patterns;
+        self.forget();
     }
 
     /// How many bytes are held back, not yet written.
@@ -288,9 +319,12 @@ impl Redactor {
             // The usual case: nothing pending, so the chunk is scanned where it lies and
             // only its unsettled tail is copied.
             let open = chunk.len() - self.patterns.open_suffix(chunk);
-            let (keep_from, written) = settle(&self.patterns, chunk, 0, open, out);
+            let runs = self.patterns.runs(chunk);
+            let (keep_from, written) = settle(chunk, &runs, 0, open, out);
             self.held.extend_from_slice(&chunk[keep_from..]);
             self.written = written;
+            self.covered = 0;
+            self.dropped(keep_from, runs, chunk.len());
         } else {
             self.held.extend_from_slice(chunk);
             let open = self.held.len() - self.patterns.open_suffix(&self.held);
@@ -304,11 +338,24 @@ impl Redactor {
     /// could still start one stay as context.
     pub fn flush_held(&mut self, out: &mut Vec<u8>) {
         let len = self.held.len();
-        let context = self.patterns.open_suffix(&self.held);
-        let (keep_from, _) = settle(&self.patterns, &self.held, self.written, len, out);
+        let open = len - self.patterns.open_suffix(&self.held);
+        let mut runs = self.rescan();
+        // A long secret is masked as overlapping pieces: paused between two, its next
+        // bytes start a piece that overlaps one found whole. They go out masked with it,
+        // not in clear: a secret's first bytes are all that a pause can show.
+        let reach = self.reach(&runs, open);
+        if open < reach {
+            let first = runs.iter().position(|r| r.1 > open).unwrap_or(runs.len());
+            let start = runs.get(first).map_or(open, |r| r.0.min(open));
+            runs.truncate(first);
+            runs.push((start, len));
+        }
+        let (keep_from, _) = settle(&self.held, &runs, self.written, len, out);
         debug_assert_eq!(keep_from, len, "everything held is written");
-        self.held.drain(..len - context);
-        self.written = context;
+        self.held.drain(..open);
+        self.written = len - open;
+        self.covered = reach.saturating_sub(open);
+        self.forget();
     }
 
     /// The stream ended: nothing can grow any more.
@@ -317,9 +364,47 @@ impl Redactor {
     }
 
     fn settle_held(&mut self, open: usize, out: &mut Vec<u8>) {
-        let (keep_from, written) = settle(&self.patterns, &self.held, self.written, open, out);
+        let runs = self.rescan();
+        let (keep_from, written) = settle(&self.held, &runs, self.written, open, out);
         self.held.drain(..keep_from);
         self.written = written;
+        let scanned = self.held.len() + keep_from;
+        self.dropped(keep_from, runs, scanned);
+    }
+
+    /// How far the occurrences found whole that cover byte `at` of `held` reach (`at` or
+    /// less when none does).
+    fn reach(&self, runs: &[(usize, usize)], at: usize) -> usize {
+        runs.iter()
+            .filter(|r| r.0 <= at && at < r.1)
+            .fold(self.covered, |reach, r| reach.max(r.1))
+    }
+
+    /// The runs of `held`, scanning only what the known ones do not cover.
+    fn rescan(&self) -> Vec<(usize, usize)> {
+        self.patterns
+            .runs_after(&self.held, &self.known, self.scanned)
+    }
+
+    /// The first `keep_from` bytes of `held`, whose first `scanned` bytes had `runs`, were
+    /// dropped. The runs after them stay known, unless a dropped byte is in a run: its
+    /// occurrences that start later may form other runs, and how far it reaches is kept.
+    fn dropped(&mut self, keep_from: usize, runs: Vec<(usize, usize)>, scanned: usize) {
+        self.covered = self.reach(&runs, keep_from).saturating_sub(keep_from);
+        if runs.iter().any(|&(s, e)| s < keep_from && keep_from < e) {
+            return self.forget();
+        }
+        self.known = runs;
+        self.known.retain(|&(s, _)| s >= keep_from);
+        for run in &mut self.known {
+            *run = (run.0 - keep_from, run.1 - keep_from);
+        }
+        self.scanned = scanned - keep_from;
+    }
+
+    fn forget(&mut self) {
+        self.known.clear();
+        self.scanned = 0;
     }
 }
 
@@ -328,8 +413,8 @@ impl Redactor {
 /// bytes were written already. Returns where the tail to keep starts and how many of its
 /// bytes were written already (kept as context for occurrences that start in them).
 fn settle(
-    patterns: &Patterns,
     buf: &[u8],
+    runs: &[(usize, usize)],
     written: usize,
     open: usize,
     out: &mut Vec<u8>,
@@ -339,7 +424,7 @@ fn settle(
     // Where the tail to keep starts: a held run is kept from its start, even when that
     // lies in bytes written already (it began before a flush), so it is still recognised.
     let mut keep = open;
-    for (s, e) in patterns.runs(buf) {
+    for &(s, e) in runs {
         if e <= pos {
             continue; // already written masked
         }
@@ -579,17 +664,31 @@ mod tests {
 
     /// What the output must be when the stream is flushed at `flushes` (offsets into
     /// `input`): a byte is masked when an occurrence covering it is complete by the first
-    /// flush after it, or by the end; adjacent masked bytes show as one `[MASKED]`.
+    /// flush after it, or by the end; and at a flush, the bytes that could still start a
+    /// pattern, and were not written by an earlier one, are masked when the first of them
+    /// is in an occurrence complete by then.
+    /// Adjacent masked bytes show as one `[MASKED]`.
     fn flushed_reference(p: &Patterns, input: &[u8], flushes: &[usize]) -> Vec<u8> {
         let mut masked = vec![false; input.len()];
-        p.scanner.each(input, |s, e| {
+        let mut found = Vec::new();
+        p.scanner.each(input, |s, e| found.push((s, e)));
+        for &(s, e) in &found {
             for (i, m) in masked.iter_mut().enumerate().take(e).skip(s) {
                 let next_flush = flushes.iter().copied().find(|&f| f > i);
                 if e <= next_flush.unwrap_or(input.len()) {
                     *m = true;
                 }
             }
-        });
+        }
+        let mut written = 0;
+        for &f in flushes {
+            let open = f - p.open_suffix(&input[..f]);
+            if found.iter().any(|&(s, e)| s <= open && open < e && e <= f) {
+                // Bytes the last flush wrote cannot be masked after the fact.
+                masked[open.max(written).min(f)..f].fill(true);
+            }
+            written = f;
+        }
         let mut out = Vec::new();
         for (i, &b) in input.iter().enumerate() {
             match masked[i] {
@@ -687,6 +786,52 @@ mod tests {
             for s in &secrets {
                 prop_assert!(!out.windows(s.len()).any(|w| w == s.as_bytes()), "{} leaked", s);
             }
+        }
+
+        /// A secret long enough to be masked as overlapping pieces, cut by writes and
+        /// quiet periods anywhere: the output is the reference's, and only its first bytes
+        /// (before its first piece is complete) ever show, however often it pauses.
+        #[test]
+        fn a_long_secret_shows_no_more_than_its_first_bytes(
+            secret in "[0-9A-F]{600,1500}",
+            noise in "[g-z .,:]{0,300}",
+            at in any::<prop::sample::Index>(),
+            cuts in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 0..24),
+        ) {
+            let p = patterns(&[secret.as_str()]);
+            let mut input = noise.into_bytes();
+            let at = at.index(input.len() + 1);
+            input.splice(at..at, secret.bytes());
+            let mut cuts: Vec<(usize, bool)> =
+                cuts.iter().map(|(at, flush)| (at.index(input.len() + 1), *flush)).collect();
+            cuts.sort_unstable();
+            cuts.dedup_by_key(|c| c.0);
+            let mut r = Redactor::new(p.clone());
+            let mut out = Vec::new();
+            let mut from = 0;
+            for &(cut, flush) in &cuts {
+                r.push(&input[from..cut], &mut out);
+                if flush {
+                    r.flush_held(&mut out);
+                }
+                from = cut;
+            }
+            r.push(&input[from..], &mut out);
+            r.finish(&mut out);
+            let flushes: Vec<usize> = cuts.iter().filter(|c| c.1).map(|c| c.0).collect();
+            // As text (it is ASCII), so that a failure can be read.
+            let got = String::from_utf8(merged_masks(&out)).unwrap();
+            let want = String::from_utf8(flushed_reference(&p, &input, &flushes)).unwrap();
+            prop_assert_eq!(got, want, "cuts {:?}", cuts);
+            let shown: Vec<u8> = String::from_utf8(out)
+                .unwrap()
+                .replace("[MASKED]", " ")
+                .bytes()
+                .filter(u8::is_ascii_hexdigit)
+                .filter(|b| !b.is_ascii_lowercase())
+                .collect();
+            prop_assert!(shown.len() < MAX_PATTERN && secret.as_bytes().starts_with(&shown),
+                "{} bytes of the secret shown", shown.len());
         }
 
         /// Output that holds no secret comes out byte for byte, binary included.
