@@ -123,14 +123,18 @@ pub fn stamp_path(path: &Path) -> PathBuf {
     parent(path).join(format!(".{name}.refs"))
 }
 
+/// The most `is_current` reads of an env file or its stamp. A stamp holds the names of
+/// a walked folder's outputs, as the file does: it may be as large.
+const MAX_READ: u64 = 64 << 20;
+
 /// Whether `path` exists and was written for exactly `fingerprint`. The stamp is read
 /// only from a place that passes `files`'s rule: a stamp someone else planted would make
 /// akl keep their file.
 pub fn is_current(path: &Path, fingerprint: &str) -> Result<bool> {
-    let Some(content) = files::read_trusted(path, 64 << 20)? else {
+    let Some(content) = files::read_trusted(path, MAX_READ)? else {
         return Ok(false);
     };
-    Ok(files::read_trusted(&stamp_path(path), 1 << 20)?
+    Ok(files::read_trusted(&stamp_path(path), MAX_READ)?
         .is_some_and(|found| found == stamp(fingerprint, &content).as_bytes()))
 }
 
@@ -220,5 +224,17 @@ mod tests {
         // A stamp of the fingerprint alone (akl before this) is not current either.
         write(&stamp_path(&path), &Secret::new("x")).unwrap();
         assert!(!is_current(&path, "x").unwrap());
+        // The fingerprint of a folder walked to many outputs is larger than a MiB.
+        let many: String = (0..60_000)
+            .map(|i| format!("S_{i:05}=/ci/svc/s{i:05}\n"))
+            .collect();
+        assert!(many.len() > 1 << 20);
+        write(&path, &Secret::new("export A='1'\n")).unwrap();
+        write(
+            &stamp_path(&path),
+            &Secret::new(stamp(&many, b"export A='1'\n")),
+        )
+        .unwrap();
+        assert!(is_current(&path, &many).unwrap());
     }
 }
