@@ -47,22 +47,9 @@ pub fn select<'v>(value: &'v Value, field: &[String]) -> Result<&'v Value, Selec
             Value::Object(map) => match map.get(part) {
                 Some(next) => next,
                 None => {
-                    let mut keys: Vec<&String> = map.keys().collect();
-                    keys.sort();
-                    let available = match keys.len() {
-                        0 => "the object is empty".to_owned(),
-                        _ => format!(
-                            "it has {}",
-                            // Keys are not secret, but they are not ours either.
-                            keys.iter()
-                                .map(|k| crate::error::printable(k, 60))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    };
                     return Err(SelectError::Missing {
                         path: path(),
-                        available,
+                        available: keys(map, part),
                     });
                 }
             },
@@ -86,6 +73,88 @@ pub fn select<'v>(value: &'v Value, field: &[String]) -> Result<&'v Value, Selec
         };
     }
     Ok(current)
+}
+
+/// At most this many of an object's keys are named when a field is missing: each failing
+/// reference says it, and an object may have thousands.
+const SHOWN_KEYS: usize = 12;
+
+/// What an object without the key `missing` has: the nearest key if it looks like a typo
+/// of it, and its first keys. Keys are not secret, but they are not ours either: each is
+/// shown printable and cut short.
+fn keys(map: &serde_json::Map<String, Value>, missing: &str) -> String {
+    let shown = |k: &str| crate::error::printable(k, 60);
+    let mut text = String::new();
+    if let Some(near) = nearest(map.keys(), missing) {
+        text = format!("did you mean {}? ", shown(near));
+    }
+    if map.is_empty() {
+        return text + "the object is empty";
+    }
+    // The map is sorted by key.
+    let first: Vec<String> = map.keys().take(SHOWN_KEYS).map(|k| shown(k)).collect();
+    text = text + "it has " + &first.join(", ");
+    if map.len() > SHOWN_KEYS {
+        text += &format!(" and {} more", map.len() - SHOWN_KEYS);
+    }
+    text
+}
+
+/// The key that `missing` most likely misspells: the same but for case, or one or two
+/// edits away (one for a key of up to 4 characters); the first such in order.
+fn nearest<'k>(keys: impl Iterator<Item = &'k String>, missing: &str) -> Option<&'k str> {
+    let mut best: Option<(usize, &str)> = None;
+    for key in keys {
+        let distance = match key.eq_ignore_ascii_case(missing) {
+            true => 0,
+            false => edits(key, missing, 2),
+        };
+        let most = if missing.chars().count() <= 4 { 1 } else { 2 };
+        if distance <= most && best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, key));
+        }
+    }
+    best.map(|(_, key)| key)
+}
+
+/// The edit distance of `a` and `b` (insertions, deletions and substitutions of bytes),
+/// or more than `most` once it is sure to be. Only the band of `most` around the diagonal
+/// is computed, in place: an object of thousands of keys is searched for each missing
+/// field.
+fn edits(a: &str, b: &str, most: usize) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    const LONGEST: usize = 64;
+    if a.len().abs_diff(b.len()) > most || a.len() > LONGEST || b.len() > LONGEST {
+        return most + 1;
+    }
+    let far = most + 1;
+    let mut row = [far; LONGEST + 1];
+    for (j, cell) in row.iter_mut().enumerate().take(b.len().min(most) + 1) {
+        *cell = j;
+    }
+    for (i, &ca) in a.iter().enumerate() {
+        let (from, to) = ((i + 1).saturating_sub(most), (i + 1 + most).min(b.len()));
+        // `diagonal` is row[j - 1] of the previous row, for the cell at j.
+        let mut diagonal = match from {
+            0 => i,
+            _ => row[from - 1],
+        };
+        row[from.saturating_sub(1)] = match from {
+            0 => i + 1,
+            _ => far,
+        };
+        let mut best = far;
+        for j in from.max(1)..=to {
+            let cost = diagonal + usize::from(ca != b[j - 1]);
+            diagonal = row[j];
+            row[j] = cost.min(row[j] + 1).min(row[j - 1] + 1).min(far);
+            best = best.min(row[j]);
+        }
+        if best > most && row[from.saturating_sub(1)] > most {
+            return far;
+        }
+    }
+    row[b.len()]
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -149,8 +218,31 @@ mod tests {
         let err = select(&v, &path("pasword")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "it has no field pasword (it has a, password, user)"
+            "it has no field pasword (did you mean password? it has a, password, user)"
         );
+        let err = select(&v, &path("a.B")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "it has no field a.B (did you mean b? it has b)"
+        );
+        let err = select(&v, &path("port")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "it has no field port (it has a, password, user)"
+        );
+        // An object of thousands of keys: its first few, and how many more.
+        let many: serde_json::Map<String, Value> = (0..2000)
+            .map(|i| (format!("Key_{i:04}"), json!(i)))
+            .collect();
+        let err = select(&Value::Object(many), &path("key_0042")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "it has no field key_0042 (did you mean Key_0042? it has Key_0000, Key_0001, \
+             Key_0002, Key_0003, Key_0004, Key_0005, Key_0006, Key_0007, Key_0008, Key_0009, \
+             Key_0010, Key_0011 and 1988 more)"
+        );
+        let err = select(&json!({}), &path("x")).unwrap_err();
+        assert_eq!(err.to_string(), "it has no field x (the object is empty)");
         let err = select(&v, &path("a.b.3")).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -181,8 +273,36 @@ mod tests {
         })
     }
 
+    /// The plain edit distance, for `edits` to agree with.
+    fn levenshtein(a: &[u8], b: &[u8]) -> usize {
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.iter().enumerate() {
+            let mut diagonal = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let next = (diagonal + usize::from(ca != cb))
+                    .min(row[j] + 1)
+                    .min(row[j + 1] + 1);
+                diagonal = row[j + 1];
+                row[j + 1] = next;
+            }
+        }
+        row[b.len()]
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::test_runner::Config::with_cases(2000))]
+
+        /// Within its bound, the banded distance is the distance; past it, past it.
+        #[test]
+        fn edits_agree_with_the_distance(a in "[ab]{0,9}", b in "[ab]{0,9}", most in 0usize..4) {
+            let full = levenshtein(a.as_bytes(), b.as_bytes());
+            let banded = edits(&a, &b, most);
+            match full <= most {
+                true => proptest::prop_assert_eq!(banded, full),
+                false => proptest::prop_assert!(banded > most),
+            }
+        }
 
         /// Any value, any path: no panic, and a path selects the same as its parts in turn.
         #[test]

@@ -245,7 +245,7 @@ fn every_failure_is_listed_with_its_reason_and_the_old_file_stays() {
         .stderr_has("DENIED (akeyless://ci/denied): not found or not permitted\n")
         .stderr_has("LIST_ONLY (akeyless://ops/list-only): not permitted (access denied to item /ops/list-only")
         .stderr_has("CERT (akeyless://ci/cert): wrong type: the item is a CERTIFICATE")
-        .stderr_has("NO_FIELD (akeyless://ci/app-config#pasword): missing field: it has no field pasword (it has nested, password, port, user)")
+        .stderr_has("NO_FIELD (akeyless://ci/app-config#pasword): missing field: it has no field pasword (did you mean password? it has nested, password, port, user)")
         .stderr_has("NOT_JSON (akeyless://ci/db-password#x): missing field: a field was asked for, but the value is not JSON")
         .stderr_has("DYN_FIELD (akeyless://ci/mysql#nope): missing field: it has no field nope (it has id, password, ttl_in_minutes, user)")
         .stderr_has("OLD_VERSION (akeyless://ci/versioned|version=9): bad version: there is no version 9 (the latest is 2)")
