@@ -358,10 +358,11 @@ fn refusal(batch: &[&ItemKey]) -> Refused {
 /// saw refused is split at once rather than asked again. A batch of several refused as a
 /// whole is split into parts asked together, and a refused part again, down to single
 /// names, which pin each failure on its item: `k` bad names among `n` cost about
-/// `16·k·log16(n)` requests in as many waves as levels, where asking every name alone costs
-/// `n` requests in `n/16` waves (`CONCURRENCY`). When most parts of a level are refused,
-/// the rest go name by name at once, so that many bad names cost no more than before. An
-/// item refused on its own is settled by `refused_static`.
+/// `2·k·log2(n/k)` requests in as many waves as levels, where asking every name alone
+/// costs `n` requests in `n/16` waves (`CONCURRENCY`). Once the bad names look dense (every
+/// part of a level refused, or at least a third of the names in the refused parts bad, by
+/// how many parts were spared), the rest go name by name at once, so that many bad names
+/// cost no more than that. An item refused on its own is settled by `refused_static`.
 async fn second_batches(
     api: &Api,
     token: &Token,
@@ -413,7 +414,7 @@ async fn second_batches(
                 Err(e) => refused.extend(batch.into_iter().map(|key| (key, e.clone()))),
             }
         }
-        dense = asked >= 4 && split.len() * 2 > asked;
+        dense = looks_dense(asked, &split);
     }
     let settled = refused.into_iter().map(|(key, e)| async move {
         let result = refused_static(api, token, limit, key, e, known).await;
@@ -421,6 +422,29 @@ async fn second_batches(
     });
     results.extend(join_all(settled).await);
     results
+}
+
+/// Parts of at most this many names, all refused, are taken for dense bad names.
+const SMALL_PART: usize = 64;
+
+/// Whether the names in `refused`, the parts of a level of `asked` refused as a whole, are
+/// so often bad that splitting them further would ask most of them more than once. With
+/// `asked` parts, `r` refused and the bad names spread among them at random, about
+/// `ln(1 - r/asked) / ln(1 - 1/asked)` are bad. Every part refused tells no number: small
+/// parts go name by name, large ones (a few bad names among thousands) are split again,
+/// which costs names that are all bad a few percent more requests.
+fn looks_dense(asked: usize, refused: &[Vec<&ItemKey>]) -> bool {
+    let r = refused.len();
+    if r == 0 || asked < 4 {
+        return false;
+    }
+    if r == asked {
+        return refused.iter().all(|part| part.len() <= SMALL_PART);
+    }
+    let (asked_f, r_f) = (asked as f64, r as f64);
+    let bad = (1.0 - r_f / asked_f).ln() / (1.0 - 1.0 / asked_f).ln();
+    let names: usize = refused.iter().map(Vec::len).sum();
+    names as f64 <= 3.0 * bad
 }
 
 /// An item refused as a static secret. One a folder walk showed as static is explained

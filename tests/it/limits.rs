@@ -69,6 +69,35 @@ fn a_few_bad_names_among_thousands_cost_a_few_requests() {
 }
 
 #[test]
+fn ten_bad_names_among_a_thousand_are_still_found_by_splitting() {
+    // Ten missing names refuse about half of the first 16 parts, and again at each level:
+    // that is not many bad names (1%), and splitting on finds them in about 140 requests
+    // where asking every name of the refused parts alone took 660.
+    let mut fixture = default_fixture();
+    for i in 0..1_000 {
+        fixture = fixture.with_static(&format!("/ci/many/s{i:04}"), &format!("canary-{i:04}"));
+    }
+    let world = World::with(fixture);
+    let mut akl = world.akl().env("AKEYLESS_ALLOW_MISSING", "true");
+    for i in 0..1_000 {
+        akl = akl.env(format!("S_{i:04}"), format!("akeyless://ci/many/s{i:04}"));
+    }
+    for i in 0..10 {
+        akl = akl.env(
+            format!("GONE_{i}"),
+            format!("akeyless://ci/many/s{:04}x", i * 100),
+        );
+    }
+    akl.args(["env"])
+        .run()
+        .ok()
+        .stderr_has("1000 secrets (1000 static), 10 skipped");
+    let asked = world.fake.count("get-secret-value");
+    assert!(asked <= 250, "{asked} get-secret-value requests");
+    assert_eq!(world.fake.count("describe-item"), 10);
+}
+
+#[test]
 fn names_that_are_all_bad_cost_no_more_than_one_request_each() {
     // Every part refused: past the first split the names go one by one, rather than in
     // halves that would ask each of them once per level.
