@@ -371,11 +371,13 @@ impl Scanner {
         let start = end + 1 - self.window;
         let k = key(text, start, self.window);
         if self.seen[seen_index(k)] & seen_bit(k) != 0 {
-            self.candidate(&self.base, text, start, k, found);
-            // Mostly empty: a second call for every candidate costs 10% of the scan where
-            // most windows are candidates (JWTs that share a header).
-            if !self.recent.pieces.is_empty() {
-                self.candidate(&self.recent, text, start, k, found);
+            // The recent set is mostly empty: a call for it with every candidate would
+            // cost 10% of the scan where most windows are candidates (JWTs that share a
+            // header).
+            for set in self.sets() {
+                if !set.pieces.is_empty() {
+                    self.candidate(set, text, start, k, found);
+                }
             }
         }
     }

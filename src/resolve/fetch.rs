@@ -428,12 +428,15 @@ async fn second_batches(
 const SMALL_PART: usize = 64;
 
 /// Whether the names in `refused`, the parts of a level of `asked` refused as a whole, are
-/// so often bad that splitting them further would ask most of them more than once. With
-/// `asked` parts, `r` refused and the bad names spread among them at random, about
-/// `ln(1 - r/asked) / ln(1 - 1/asked)` are bad. Every part refused tells no number: small
-/// parts go name by name, large ones (a few bad names among thousands) are split again,
-/// which costs names that are all bad a few percent more requests.
+/// so often bad that splitting them further would ask most of them more than once: at
+/// least a third of them. With `asked` parts and `k` bad names spread among them at random,
+/// a part is spared with the chance `(1 - 1/asked)^k`; `k` is taken to be at least a third
+/// of the names when that chance, for a third, is no more than the share of parts spared
+/// (in fixed point: no float, no `ln` in the binary). Every part refused tells no number:
+/// small parts go name by name, large ones (a few bad names among thousands) are split
+/// again, which costs names that are all bad a few percent more requests.
 fn looks_dense(asked: usize, refused: &[Vec<&ItemKey>]) -> bool {
+    const ONE: u64 = 1 << 32;
     let r = refused.len();
     if r == 0 || asked < 4 {
         return false;
@@ -441,10 +444,18 @@ fn looks_dense(asked: usize, refused: &[Vec<&ItemKey>]) -> bool {
     if r == asked {
         return refused.iter().all(|part| part.len() <= SMALL_PART);
     }
-    let (asked_f, r_f) = (asked as f64, r as f64);
-    let bad = (1.0 - r_f / asked_f).ln() / (1.0 - 1.0 / asked_f).ln();
-    let names: usize = refused.iter().map(Vec::len).sum();
-    names as f64 <= 3.0 * bad
+    let (asked, r) = (asked as u64, r as u64);
+    let spared = ONE * (asked - r) / asked;
+    let stays = ONE - ONE / asked;
+    let third: usize = refused.iter().map(Vec::len).sum::<usize>().div_ceil(3);
+    let mut chance = ONE;
+    for _ in 0..third {
+        chance = (chance * stays) >> 32;
+        if chance < spared {
+            return false;
+        }
+    }
+    true
 }
 
 /// An item refused as a static secret. One a folder walk showed as static is explained
@@ -654,6 +665,22 @@ fn parent(name: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bad_names_look_dense_when_few_parts_were_spared_for_their_size() {
+        let key = ItemKey::new("/ci/x", None, &ProducerArgs::default());
+        let parts = |count: usize, size: usize| vec![vec![&key; size]; count];
+        // 8 of 16 parts refused: about 11 bad names, among 8 parts of 63.
+        assert!(!looks_dense(16, &parts(8, 63)));
+        // 15 of 16 refused: about 43 bad, among 15 parts of 4 (60 names).
+        assert!(looks_dense(16, &parts(15, 4)));
+        assert!(!looks_dense(16, &parts(15, 40)));
+        // Every part refused: small parts go name by name, large ones are split again.
+        assert!(looks_dense(16, &parts(16, 19)));
+        assert!(!looks_dense(16, &parts(16, 312)));
+        // A level of three parts or fewer is small already.
+        assert!(!looks_dense(3, &parts(3, 2)));
+    }
 
     #[test]
     fn folders_and_names() {
