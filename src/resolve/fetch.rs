@@ -14,13 +14,16 @@
 //!    in one batch (split at once if it is the batch refused before). A batch of several
 //!    refused again is split into parts asked together, and a refused part again, to pin
 //!    the failure on its item in a few waves; an item refused on its own is described, and
-//!    fetched by its type if it is a dynamic or rotated secret no listing showed.
+//!    fetched by its type if it is a dynamic or rotated secret no listing showed. When the
+//!    batch was refused, the statics of folders the listings did not reach are a batch of
+//!    their own, beside a listing of their folders that types them for a fourth round trip
+//!    if that batch is refused too (`untyped_statics`).
 //!
 //! At most `CONCURRENCY` requests are in flight at once. Every dynamic secret is asked
 //! once (each answer mints credentials).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
@@ -167,7 +170,7 @@ pub async fn fetch(
         }));
         futures_util::future::join3(batches, walks, issued).await
     };
-    let listing = pin!(list_types(api, token, limit, &items));
+    let listing = pin!(list_types(api, token, limit, &items, SPECULATIVE_LISTINGS));
     let ((batches, walks, issued), types) = match select(pin!(first), listing).await {
         Either::Left((first, listing)) => (first, Err(listing)),
         Either::Right((types, first)) => (first.await, Ok(types)),
@@ -176,42 +179,17 @@ pub async fn fetch(
 
     let mut unknown: Vec<ItemKey> = Vec::new();
     let mut refused_before: Vec<Refused> = Vec::new();
+    let mut answered = Vec::new();
     for (batch, result) in batches {
+        // A name missing from an answer is asked again, as a batch may leave out what it
+        // cannot read.
+        let again = settle_batch(batch, result, &mut answered, &mut refused_before);
+        unknown.extend(again);
+    }
+    for (key, result) in answered {
         match result {
-            Ok(values) => {
-                let mut at = 0;
-                for key in batch {
-                    match values.get_near(&key.name, &mut at) {
-                        Some(value) => {
-                            let fetched = Fetched::Text(value.clone());
-                            out.items
-                                .insert(key.clone(), Ok((ItemType::Static, fetched)));
-                        }
-                        None => unknown.push(key.clone()),
-                    }
-                }
-            }
-            Err(ApiError::Status {
-                status: 401,
-                message,
-            }) => {
-                for key in batch {
-                    let reason = Reason::Unauthorized(message.clone());
-                    out.items.insert(key.clone(), Err(reason));
-                }
-            }
-            Err(e) if e.is_refusal() || is_server_error(&e) => {
-                if e.is_refusal() {
-                    refused_before.push(refusal(&batch));
-                }
-                unknown.extend(batch.into_iter().cloned());
-            }
-            Err(e) => {
-                for key in batch {
-                    out.items
-                        .insert(key.clone(), Err(Reason::Unreachable(Box::new(e.clone()))));
-                }
-            }
+            Err(Reason::NotFound(None)) => unknown.push(key),
+            result => out.items.insert(key, result),
         }
     }
 
@@ -241,7 +219,7 @@ pub async fn fetch(
     if unknown.is_empty() {
         return out;
     }
-    let types = match types {
+    let (types, listed) = match types {
         Ok(types) => types,
         Err(pending) => pending.await,
     };
@@ -262,17 +240,20 @@ pub async fn fetch(
             _ => statics.push(key),
         }
     }
+    // Where the batch was refused, statics in folders no look covered may hide the dynamic
+    // or rotated secret that refused it: they get their own batch and a listing.
+    let (statics, untyped): (Vec<ItemKey>, Vec<ItemKey>) = match refused_before.is_empty() {
+        true => (statics, Vec::new()),
+        false => statics.into_iter().partition(|key| {
+            let name = canonical(&key.name);
+            known.contains_key(&name) || listed.contains(parent(&name))
+        }),
+    };
     let batches = second_batches(api, token, limit, statics, &refused_before, &known);
-    let singles = others
-        .into_iter()
-        .map(|(key, t, latest)| async move {
-            let result = fetch_one(api, token, limit, &key, t, latest).await;
-            (key, result)
-        })
-        .collect::<FuturesUnordered<_>>()
-        .collect::<Vec<_>>();
-    let (batched, singles) = join(batches, singles).await;
-    for (key, result) in batched.into_iter().chain(singles) {
+    let singles = fetch_each(api, token, limit, others);
+    let untyped = untyped_statics(api, token, limit, untyped, &known);
+    let (batched, singles, untyped) = futures_util::future::join3(batches, singles, untyped).await;
+    for (key, result) in batched.into_iter().chain(singles).chain(untyped) {
         if let Ok((ItemType::Dynamic, Fetched::Json(value))) = &result {
             if let Some(id) = value.get("id").and_then(Value::as_str) {
                 out.minted.push(Minted {
@@ -297,6 +278,124 @@ fn is_server_error(e: &ApiError) -> bool {
 
 /// The keys of one batch, and the answer.
 type Batch<'k> = (Vec<&'k ItemKey>, Result<SecretValues, ApiError>);
+
+/// What the answer to a batch settles, into `out`: each value, `NotFound(None)` for a
+/// name the answer left out, or why the whole batch failed. Returns the keys to ask again:
+/// all of a batch refused as a whole (whose names go to `refused`) or failed on the
+/// server's side.
+fn settle_batch(
+    batch: Vec<&ItemKey>,
+    result: Result<SecretValues, ApiError>,
+    out: &mut Vec<(ItemKey, FetchResult)>,
+    refused: &mut Vec<Refused>,
+) -> Vec<ItemKey> {
+    let mut again = Vec::new();
+    match result {
+        Ok(values) => {
+            let mut at = 0;
+            for key in batch {
+                let value = values
+                    .get_near(&key.name, &mut at)
+                    .map(|v| (ItemType::Static, Fetched::Text(v.clone())))
+                    .ok_or(Reason::NotFound(None));
+                out.push((key.clone(), value));
+            }
+        }
+        Err(ApiError::Status {
+            status: 401,
+            message,
+        }) => {
+            for key in batch {
+                out.push((key.clone(), Err(Reason::Unauthorized(message.clone()))));
+            }
+        }
+        Err(e) if e.is_refusal() || is_server_error(&e) => {
+            if e.is_refusal() {
+                refused.push(refusal(&batch));
+            }
+            again.extend(batch.into_iter().cloned());
+        }
+        Err(e) => {
+            for key in batch {
+                out.push((key.clone(), Err(Reason::Unreachable(Box::new(e.clone())))));
+            }
+        }
+    }
+    again
+}
+
+/// Each key by its type, all at once.
+async fn fetch_each(
+    api: &Api,
+    token: &Token,
+    limit: &Semaphore,
+    keys: Vec<(ItemKey, ItemType, Option<i64>)>,
+) -> Vec<(ItemKey, FetchResult)> {
+    keys.into_iter()
+        .map(|(key, t, latest)| async move {
+            let result = fetch_one(api, token, limit, &key, t, latest).await;
+            (key, result)
+        })
+        .collect::<FuturesUnordered<_>>()
+        .collect()
+        .await
+}
+
+/// Folders listed at most for the statics of a refused batch that no look covered; the
+/// statics of any beyond are found by splitting.
+const MORE_LISTINGS: usize = 64;
+
+/// Statics of round trip 3 whose folders no listing covered, when a batch was refused: a
+/// dynamic or rotated secret among them would refuse their batch again. They are asked as
+/// a batch of their own, beside a listing of their folders; if the batch is refused, the
+/// listings tell the secrets it cannot fetch, for one more round trip, and only what that
+/// refuses is split. Splitting alone would find one such secret per folder name by name
+/// (50 services with a database secret each: a thousand requests).
+async fn untyped_statics(
+    api: &Api,
+    token: &Token,
+    limit: &Semaphore,
+    keys: Vec<ItemKey>,
+    known: &HashMap<String, Listed>,
+) -> Vec<(ItemKey, FetchResult)> {
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    let batches = pin!(static_batches(api, token, limit, keys.iter().collect()));
+    let mut listing = pin!(list_types(api, token, limit, &keys, MORE_LISTINGS));
+    // The listings are waited for only if the batch is refused.
+    let (batches, types) = match select(batches, listing.as_mut()).await {
+        Either::Left((batches, _)) => (batches, None),
+        Either::Right((types, batches)) => (batches.await, Some(types)),
+    };
+    let (mut results, mut refused, mut again) = (Vec::new(), Vec::new(), Vec::new());
+    for (batch, result) in batches {
+        again.extend(settle_batch(batch, result, &mut results, &mut refused));
+    }
+    if again.is_empty() {
+        return results;
+    }
+    let (types, _) = match types {
+        Some(types) => types,
+        None => listing.await,
+    };
+    let mut known = known.clone();
+    known.extend(types);
+    let (mut statics, mut others) = (Vec::new(), Vec::new());
+    for key in again {
+        match known.get(&canonical(&key.name)) {
+            Some(Listed {
+                item_type: Ok(t @ (ItemType::Dynamic | ItemType::Rotated)),
+                latest,
+            }) => others.push((key, *t, *latest)),
+            _ => statics.push(key),
+        }
+    }
+    let batches = second_batches(api, token, limit, statics, &refused, &known);
+    let (batched, singles) = join(batches, fetch_each(api, token, limit, others)).await;
+    results.extend(batched.into_iter().chain(singles));
+    results
+}
 
 /// One `get-secret-value` per distinct version, concurrently; each with its keys and the
 /// answer.
@@ -548,16 +647,17 @@ async fn fetch_one(
 const SPECULATIVE_LISTINGS: usize = 8;
 
 /// The dynamic and rotated secrets among the items, from the first page of a
-/// `list-items` of each item's folder (without sub-folders, only those two types; for a
-/// single item, narrowed by its name), so that a refused batch costs no extra round trip
-/// to learn them. Items a role may not list, or that a first page does not reach, are
-/// simply absent, and asked for as static secrets.
+/// `list-items` of each item's folder, the `most` fullest (without sub-folders, only those
+/// two types; for a single item, narrowed by its name), so that a refused batch costs no
+/// extra round trip to learn them; and the folders listed. Items a role may not list, or
+/// that a first page does not reach, are simply absent, and asked for as static secrets.
 async fn list_types(
     api: &Api,
     token: &Token,
     limit: &Semaphore,
     items: &[ItemKey],
-) -> HashMap<String, Listed> {
+    most: usize,
+) -> (HashMap<String, Listed>, HashSet<String>) {
     // Each folder with how many names it holds and one of them. The items come sorted by
     // name, so a name asked for twice (two versions) comes twice in a row.
     let mut dirs: HashMap<&str, (usize, &str)> = HashMap::new();
@@ -574,7 +674,7 @@ async fn list_types(
     dirs.sort_unstable_by(|(a, (m, _)), (b, (n, _))| n.cmp(m).then(a.cmp(b)));
     let queries = dirs
         .into_iter()
-        .take(SPECULATIVE_LISTINGS)
+        .take(most)
         .map(|(dir, (names, one))| ListQuery {
             path: dir.to_owned(),
             // A substring filter: the item and any sibling whose name contains its own.
@@ -590,17 +690,20 @@ async fn list_types(
             current_folder: true,
             one_page: true,
         });
-    let listings =
-        join_all(queries.map(|q| async move {
-            limited(limit, api.list_items::<ItemSummary>(token, &q)).await
-        }))
-        .await;
-    listings
-        .into_iter()
-        .flatten()
-        .flat_map(|listing| listing.items)
-        .filter_map(|item| listed(&item))
-        .collect()
+    let listings = join_all(queries.map(|q| async move {
+        let listing = limited(limit, api.list_items::<ItemSummary>(token, &q)).await;
+        (q.path, listing)
+    }))
+    .await;
+    let mut types = HashMap::new();
+    let mut folders = HashSet::new();
+    for (path, listing) in listings {
+        if let Ok(listing) = listing {
+            types.extend(listing.items.iter().filter_map(listed));
+            folders.insert(canonical(&path));
+        }
+    }
+    (types, folders)
 }
 
 /// The secrets in a folder (static, dynamic, rotated), by a walk over every page.

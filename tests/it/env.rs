@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use akl_testkit::{SHELLS, UID_TOKEN, World, default_fixture, mode, read, source_in};
+use fake_akeyless::fixture::{ItemKind, Producer};
 
 fn env_path(world: &World) -> PathBuf {
     world.home().join(".akeyless/env")
@@ -105,6 +106,58 @@ fn items_no_listing_shows_are_described_and_fetched_by_their_type() {
     assert_eq!(
         v,
         ["canary-db-password-9b1f0e", "canary-rotated-password-4f6e"]
+    );
+}
+
+#[test]
+fn a_database_secret_in_each_of_twenty_services_is_found_by_listing() {
+    // Twenty service folders, each with five statics and a dynamic secret: the batch is
+    // refused, the first look named the dynamic secrets of 8 folders, and the statics of
+    // the other 12 are asked on their own beside a listing of their folders, which names
+    // the rest. Before, splitting found each of those 12 name by name (136 requests).
+    let mut fixture = default_fixture();
+    for svc in 0..20 {
+        for s in 0..5 {
+            fixture = fixture.with_static(
+                &format!("/ci/svc/svc{svc:02}/s{s}"),
+                &format!("canary-svc{svc:02}-{s}"),
+            );
+        }
+        fixture = fixture.with_item(
+            &format!("/ci/svc/svc{svc:02}/db"),
+            ItemKind::Dynamic {
+                producer: Producer::Sql,
+            },
+        );
+    }
+    let world = World::with(fixture);
+    let mut akl = world.akl();
+    for svc in 0..20 {
+        for s in 0..5 {
+            akl = akl.env(
+                format!("S{svc:02}_{s}"),
+                format!("akeyless://ci/svc/svc{svc:02}/s{s}"),
+            );
+        }
+        akl = akl.env(
+            format!("DB{svc:02}"),
+            format!("akeyless://ci/svc/svc{svc:02}/db#user"),
+        );
+    }
+    akl.args(["env"])
+        .run()
+        .ok()
+        .stderr_has("120 secrets (100 static, 20 dynamic)");
+    let counts = world.fake.counts();
+    assert_eq!(counts["get-dynamic-secret-value"], 20, "{counts:?}");
+    assert_eq!(counts["list-items"], 20, "each folder once: {counts:?}");
+    assert!(!counts.contains_key("describe-item"), "{counts:?}");
+    // The first batch; the statics of the 8 folders looked at; those of the other 12,
+    // refused; the same without their dynamic secrets.
+    assert_eq!(counts["get-secret-value"], 4, "{counts:?}");
+    assert_eq!(
+        sourced(&world, &["S07_4", "S19_0"]),
+        ["canary-svc07-4", "canary-svc19-0"]
     );
 }
 
