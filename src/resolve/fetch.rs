@@ -23,7 +23,7 @@
 //! once (each answer mints credentials).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
@@ -219,11 +219,11 @@ pub async fn fetch(
     if unknown.is_empty() {
         return out;
     }
-    let (types, listed) = match types {
-        Ok(types) => types,
+    let look = match types {
+        Ok(look) => look,
         Err(pending) => pending.await,
     };
-    for (name, listed) in types {
+    for (name, listed) in look.types {
         known.entry(name).or_insert(listed);
     }
 
@@ -242,13 +242,15 @@ pub async fn fetch(
     }
     // Where the batch was refused, statics in folders no look covered may hide the dynamic
     // or rotated secret that refused it: they get their own batch and a listing.
-    let (statics, untyped): (Vec<ItemKey>, Vec<ItemKey>) = match refused_before.is_empty() {
-        true => (statics, Vec::new()),
-        false => statics.into_iter().partition(|key| {
-            let name = canonical(&key.name);
-            known.contains_key(&name) || listed.contains(parent(&name))
-        }),
-    };
+    let (statics, untyped): (Vec<ItemKey>, Vec<ItemKey>) =
+        match refused_before.is_empty() || !look.listed_any {
+            true => (statics, Vec::new()),
+            false => statics.into_iter().partition(|key| {
+                let name = canonical(&key.name);
+                let folder = parent(&name);
+                known.contains_key(&name) || look.folders.iter().any(|f| f == folder)
+            }),
+        };
     let batches = second_batches(api, token, limit, statics, &refused_before, &known);
     let singles = fetch_each(api, token, limit, others);
     let untyped = untyped_statics(api, token, limit, untyped, &known);
@@ -364,9 +366,9 @@ async fn untyped_statics(
     let batches = pin!(static_batches(api, token, limit, keys.iter().collect()));
     let mut listing = pin!(list_types(api, token, limit, &keys, MORE_LISTINGS));
     // The listings are waited for only if the batch is refused.
-    let (batches, types) = match select(batches, listing.as_mut()).await {
+    let (batches, look) = match select(batches, listing.as_mut()).await {
         Either::Left((batches, _)) => (batches, None),
-        Either::Right((types, batches)) => (batches.await, Some(types)),
+        Either::Right((look, batches)) => (batches.await, Some(look)),
     };
     let (mut results, mut refused, mut again) = (Vec::new(), Vec::new(), Vec::new());
     for (batch, result) in batches {
@@ -375,12 +377,12 @@ async fn untyped_statics(
     if again.is_empty() {
         return results;
     }
-    let (types, _) = match types {
-        Some(types) => types,
+    let look = match look {
+        Some(look) => look,
         None => listing.await,
     };
     let mut known = known.clone();
-    known.extend(types);
+    known.extend(look.types);
     let (mut statics, mut others) = (Vec::new(), Vec::new());
     for key in again {
         match known.get(&canonical(&key.name)) {
@@ -642,6 +644,18 @@ async fn fetch_one(
     }
 }
 
+/// What the listings of `list_types` told.
+#[derive(Debug, Default)]
+struct Look {
+    /// The dynamic and rotated secrets they showed.
+    types: HashMap<String, Listed>,
+    /// The folders looked at, listed or refused: at most `SPECULATIVE_LISTINGS` where it is
+    /// searched.
+    folders: Vec<String>,
+    /// Whether any was listed: a role that may list none is not asked to list more.
+    listed_any: bool,
+}
+
 /// Folders listed speculatively at most, the fullest first; items beyond are described if
 /// the batch is refused.
 const SPECULATIVE_LISTINGS: usize = 8;
@@ -649,15 +663,15 @@ const SPECULATIVE_LISTINGS: usize = 8;
 /// The dynamic and rotated secrets among the items, from the first page of a
 /// `list-items` of each item's folder, the `most` fullest (without sub-folders, only those
 /// two types; for a single item, narrowed by its name), so that a refused batch costs no
-/// extra round trip to learn them; and the folders listed. Items a role may not list, or
-/// that a first page does not reach, are simply absent, and asked for as static secrets.
+/// extra round trip to learn them. Items a role may not list, or that a first page does not
+/// reach, are simply absent, and asked for as static secrets.
 async fn list_types(
     api: &Api,
     token: &Token,
     limit: &Semaphore,
     items: &[ItemKey],
     most: usize,
-) -> (HashMap<String, Listed>, HashSet<String>) {
+) -> Look {
     // Each folder with how many names it holds and one of them. The items come sorted by
     // name, so a name asked for twice (two versions) comes twice in a row.
     let mut dirs: HashMap<&str, (usize, &str)> = HashMap::new();
@@ -695,15 +709,16 @@ async fn list_types(
         (q.path, listing)
     }))
     .await;
-    let mut types = HashMap::new();
-    let mut folders = HashSet::new();
+    let mut look = Look::default();
     for (path, listing) in listings {
         if let Ok(listing) = listing {
-            types.extend(listing.items.iter().filter_map(listed));
-            folders.insert(canonical(&path));
+            look.types.extend(listing.items.iter().filter_map(listed));
+            look.listed_any = true;
         }
+        // Listed or refused: a role that may not list a folder is not asked again.
+        look.folders.push(canonical(&path));
     }
-    (types, folders)
+    look
 }
 
 /// The secrets in a folder (static, dynamic, rotated), by a walk over every page.

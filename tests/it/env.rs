@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use akl_testkit::{SHELLS, UID_TOKEN, World, default_fixture, mode, read, source_in};
 use fake_akeyless::fixture::{ItemKind, Producer};
+use fake_akeyless::{Fault, FaultKind};
 
 fn env_path(world: &World) -> PathBuf {
     world.home().join(".akeyless/env")
@@ -159,6 +160,46 @@ fn a_database_secret_in_each_of_twenty_services_is_found_by_listing() {
         sourced(&world, &["S07_4", "S19_0"]),
         ["canary-svc07-4", "canary-svc19-0"]
     );
+}
+
+#[test]
+fn a_role_that_may_list_no_folder_is_not_asked_to_list_more() {
+    // The same twenty services, but no listing answers (404, as for a role without the
+    // list capability): nothing says where the dynamic secrets are, and the statics are
+    // split as before, with no listing of the twelve folders the first look left out.
+    let mut fixture = default_fixture();
+    for svc in 0..20 {
+        fixture = fixture.with_static(&format!("/ci/svc/svc{svc:02}/s0"), "canary-s0");
+        fixture = fixture.with_item(
+            &format!("/ci/svc/svc{svc:02}/db"),
+            ItemKind::Dynamic {
+                producer: Producer::Sql,
+            },
+        );
+    }
+    let world = World::with(fixture);
+    world
+        .fake
+        .set_faults(vec![Fault::new("list-items", FaultKind::NotFound, 1000)]);
+    let mut akl = world.akl();
+    for svc in 0..20 {
+        akl = akl
+            .env(
+                format!("S{svc:02}"),
+                format!("akeyless://ci/svc/svc{svc:02}/s0"),
+            )
+            .env(
+                format!("DB{svc:02}"),
+                format!("akeyless://ci/svc/svc{svc:02}/db#user"),
+            );
+    }
+    akl.args(["env"])
+        .run()
+        .ok()
+        .stderr_has("40 secrets (20 static, 20 dynamic)");
+    let counts = world.fake.counts();
+    assert_eq!(counts["list-items"], 8, "{counts:?}");
+    assert_eq!(counts["get-dynamic-secret-value"], 20, "{counts:?}");
 }
 
 #[test]
