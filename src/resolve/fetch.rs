@@ -349,10 +349,10 @@ const MORE_LISTINGS: usize = 64;
 
 /// Statics of round trip 3 whose folders no listing covered, when a batch was refused: a
 /// dynamic or rotated secret among them would refuse their batch again. They are asked as
-/// a batch of their own, beside a listing of their folders; if the batch is refused, the
-/// listings tell the secrets it cannot fetch, for one more round trip, and only what that
-/// refuses is split. Splitting alone would find one such secret per folder name by name
-/// (50 services with a database secret each: a thousand requests).
+/// a batch of their own; if it is refused, a listing of their folders tells the secrets it
+/// cannot fetch, each fetched by its type in the round trip after, and only what the
+/// batch of the rest refuses is split. Splitting alone would find one such secret per
+/// folder name by name (50 services with a database secret each: a thousand requests).
 async fn untyped_statics(
     api: &Api,
     token: &Token,
@@ -363,24 +363,16 @@ async fn untyped_statics(
     if keys.is_empty() {
         return Vec::new();
     }
-    let batches = pin!(static_batches(api, token, limit, keys.iter().collect()));
-    let mut listing = pin!(list_types(api, token, limit, &keys, MORE_LISTINGS));
-    // The listings are waited for only if the batch is refused.
-    let (batches, look) = match select(batches, listing.as_mut()).await {
-        Either::Left((batches, _)) => (batches, None),
-        Either::Right((look, batches)) => (batches.await, Some(look)),
-    };
     let (mut results, mut refused, mut again) = (Vec::new(), Vec::new(), Vec::new());
-    for (batch, result) in batches {
+    for (batch, result) in static_batches(api, token, limit, keys.iter().collect()).await {
         again.extend(settle_batch(batch, result, &mut results, &mut refused));
     }
     if again.is_empty() {
         return results;
     }
-    let look = match look {
-        Some(look) => look,
-        None => listing.await,
-    };
+    // Listed only now: most often the first look named what refused the first batch, and
+    // this one answers (a run of many folders with one dynamic secret among them).
+    let look = list_types(api, token, limit, &again, MORE_LISTINGS).await;
     let mut known = known.clone();
     known.extend(look.types);
     let (mut statics, mut others) = (Vec::new(), Vec::new());

@@ -163,6 +163,39 @@ fn a_database_secret_in_each_of_twenty_services_is_found_by_listing() {
 }
 
 #[test]
+fn one_dynamic_secret_the_first_look_found_costs_no_more_listings() {
+    // Twelve folders, one dynamic secret in the first: the first look (8 folders) names
+    // it, the statics of the other four are a batch of their own, which answers, and their
+    // folders are not listed.
+    let mut fixture = default_fixture();
+    for svc in 0..12 {
+        fixture = fixture.with_static(&format!("/ci/svc/svc{svc:02}/s0"), "canary-s0");
+    }
+    let fixture = fixture.with_item(
+        "/ci/svc/svc00/db",
+        ItemKind::Dynamic {
+            producer: Producer::Sql,
+        },
+    );
+    let world = World::with(fixture);
+    let mut akl = world.akl().env("DB", "akeyless://ci/svc/svc00/db#user");
+    for svc in 0..12 {
+        akl = akl.env(
+            format!("S{svc:02}"),
+            format!("akeyless://ci/svc/svc{svc:02}/s0"),
+        );
+    }
+    akl.args(["env"])
+        .run()
+        .ok()
+        .stderr_has("13 secrets (12 static, 1 dynamic)");
+    let counts = world.fake.counts();
+    assert_eq!(counts["list-items"], 8, "{counts:?}");
+    // The first batch; the statics of the 8 folders looked at; those of the other 4.
+    assert_eq!(counts["get-secret-value"], 3, "{counts:?}");
+}
+
+#[test]
 fn a_role_that_may_list_no_folder_is_not_asked_to_list_more() {
     // The same twenty services, but no listing answers (404, as for a role without the
     // list capability): nothing says where the dynamic secrets are, and the statics are
