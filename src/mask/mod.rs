@@ -311,7 +311,8 @@ impl Redactor {
 
     /// Takes the next chunk of the stream and appends what can be written to `out`.
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        if self.patterns.is_empty() {
+        // Held bytes go first, even under patterns that hold nothing back.
+        if self.patterns.is_empty() && self.held.is_empty() {
             out.extend_from_slice(chunk);
             return;
         }
@@ -622,6 +623,17 @@ mod tests {
         }
         r.finish(&mut out);
         assert!(!out.windows(6).any(|w| w == b"aaaaaa"));
+    }
+
+    #[test]
+    fn held_bytes_keep_their_place_whatever_the_patterns_become() {
+        let mut r = Redactor::new(patterns(&["secretvalue"]));
+        let mut out = Vec::new();
+        r.push(b"xx secr", &mut out);
+        r.set_patterns(patterns(&[]));
+        r.push(b"et!", &mut out);
+        r.finish(&mut out);
+        assert_eq!(out, b"xx secret!");
     }
 
     #[test]
