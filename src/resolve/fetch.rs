@@ -16,8 +16,8 @@
 //!    the failure on its item in a few waves; an item refused on its own is described, and
 //!    fetched by its type if it is a dynamic or rotated secret no listing showed. When the
 //!    batch was refused, the statics of folders the listings did not reach are a batch of
-//!    their own, beside a listing of their folders that types them for a fourth round trip
-//!    if that batch is refused too (`untyped_statics`).
+//!    their own; if that is refused too, a listing of their folders types them for the
+//!    round trips after (`untyped_statics`).
 //!
 //! At most `CONCURRENCY` requests are in flight at once. Every dynamic secret is asked
 //! once (each answer mints credentials).
