@@ -730,6 +730,37 @@ mod tests {
         merged
     }
 
+    /// The stream cut at `cuts` (offsets into `input`, each with whether the stream goes
+    /// quiet there), in order: the output, the offsets flushed at, and how many bytes were
+    /// still pending after each flush.
+    fn cut_and_flushed(
+        p: &Arc<Patterns>,
+        input: &[u8],
+        cuts: &[(prop::sample::Index, bool)],
+    ) -> (Vec<u8>, Vec<usize>, Vec<usize>) {
+        let mut cuts: Vec<(usize, bool)> = cuts
+            .iter()
+            .map(|(at, flush)| (at.index(input.len() + 1), *flush))
+            .collect();
+        cuts.sort_unstable();
+        cuts.dedup_by_key(|c| c.0);
+        let mut r = Redactor::new(p.clone());
+        let (mut out, mut pending) = (Vec::new(), Vec::new());
+        let mut from = 0;
+        for &(at, flush) in &cuts {
+            r.push(&input[from..at], &mut out);
+            if flush {
+                r.flush_held(&mut out);
+                pending.push(r.pending());
+            }
+            from = at;
+        }
+        r.push(&input[from..], &mut out);
+        r.finish(&mut out);
+        let flushes = cuts.iter().filter(|c| c.1).map(|c| c.0).collect();
+        (out, flushes, pending)
+    }
+
     fn secret() -> impl Strategy<Value = String> {
         "[A-Za-z0-9+/=_!$-]{6,24}"
     }
@@ -776,24 +807,8 @@ mod tests {
                 let at = at.index(input.len() + 1);
                 input.splice(at..at, s.iter().copied());
             }
-            let mut cuts: Vec<(usize, bool)> =
-                cuts.iter().map(|(at, flush)| (at.index(input.len() + 1), *flush)).collect();
-            cuts.sort_unstable();
-            cuts.dedup_by_key(|c| c.0);
-            let mut r = Redactor::new(p.clone());
-            let mut out = Vec::new();
-            let mut from = 0;
-            for &(at, flush) in &cuts {
-                r.push(&input[from..at], &mut out);
-                if flush {
-                    r.flush_held(&mut out);
-                    prop_assert_eq!(r.pending(), 0);
-                }
-                from = at;
-            }
-            r.push(&input[from..], &mut out);
-            r.finish(&mut out);
-            let flushes: Vec<usize> = cuts.iter().filter(|c| c.1).map(|c| c.0).collect();
+            let (out, flushes, pending) = cut_and_flushed(&p, &input, &cuts);
+            prop_assert!(pending.iter().all(|&n| n == 0), "held after a flush: {:?}", pending);
             prop_assert_eq!(merged_masks(&out), flushed_reference(&p, &input, &flushes));
             for s in &secrets {
                 prop_assert!(!out.windows(s.len()).any(|w| w == s.as_bytes()), "{} leaked", s);
@@ -814,27 +829,11 @@ mod tests {
             let mut input = noise.into_bytes();
             let at = at.index(input.len() + 1);
             input.splice(at..at, secret.bytes());
-            let mut cuts: Vec<(usize, bool)> =
-                cuts.iter().map(|(at, flush)| (at.index(input.len() + 1), *flush)).collect();
-            cuts.sort_unstable();
-            cuts.dedup_by_key(|c| c.0);
-            let mut r = Redactor::new(p.clone());
-            let mut out = Vec::new();
-            let mut from = 0;
-            for &(cut, flush) in &cuts {
-                r.push(&input[from..cut], &mut out);
-                if flush {
-                    r.flush_held(&mut out);
-                }
-                from = cut;
-            }
-            r.push(&input[from..], &mut out);
-            r.finish(&mut out);
-            let flushes: Vec<usize> = cuts.iter().filter(|c| c.1).map(|c| c.0).collect();
+            let (out, flushes, _) = cut_and_flushed(&p, &input, &cuts);
             // As text (it is ASCII), so that a failure can be read.
             let got = String::from_utf8(merged_masks(&out)).unwrap();
             let want = String::from_utf8(flushed_reference(&p, &input, &flushes)).unwrap();
-            prop_assert_eq!(got, want, "cuts {:?}", cuts);
+            prop_assert_eq!(got, want, "flushed at {:?}", flushes);
             let shown: Vec<u8> = String::from_utf8(out)
                 .unwrap()
                 .replace("[MASKED]", " ")

@@ -230,18 +230,9 @@ pub async fn fetch(
     // Round trip 3: each by its type, all at once. The listings named the dynamic and
     // rotated secrets; everything else is asked for as a static secret again, and what
     // that refuses is described (a role may read what it may not list).
-    let (mut statics, mut others) = (Vec::new(), Vec::new());
-    for key in unknown {
-        match known.get(&canonical(&key.name)) {
-            Some(Listed {
-                item_type: Ok(t @ (ItemType::Dynamic | ItemType::Rotated)),
-                latest,
-            }) => others.push((key, *t, *latest)),
-            _ => statics.push(key),
-        }
-    }
+    let (statics, others) = by_type(unknown, &known);
     // Where the batch was refused, statics in folders no look covered may hide the dynamic
-    // or rotated secret that refused it: they get their own batch and a listing.
+    // or rotated secret that refused it: they get a batch of their own.
     let (statics, untyped): (Vec<ItemKey>, Vec<ItemKey>) =
         match refused_before.is_empty() || !look.listed_any {
             true => (statics, Vec::new()),
@@ -326,12 +317,31 @@ fn settle_batch(
     again
 }
 
+/// A key with the type a look found for it, and its latest version.
+type Typed = (ItemKey, ItemType, Option<i64>);
+
+/// `keys` parted into those to ask for as static secrets and the dynamic and rotated
+/// secrets `known` names, which are fetched each by its type.
+fn by_type(keys: Vec<ItemKey>, known: &HashMap<String, Listed>) -> (Vec<ItemKey>, Vec<Typed>) {
+    let (mut statics, mut others) = (Vec::new(), Vec::new());
+    for key in keys {
+        match known.get(&canonical(&key.name)) {
+            Some(Listed {
+                item_type: Ok(t @ (ItemType::Dynamic | ItemType::Rotated)),
+                latest,
+            }) => others.push((key, *t, *latest)),
+            _ => statics.push(key),
+        }
+    }
+    (statics, others)
+}
+
 /// Each key by its type, all at once.
 async fn fetch_each(
     api: &Api,
     token: &Token,
     limit: &Semaphore,
-    keys: Vec<(ItemKey, ItemType, Option<i64>)>,
+    keys: Vec<Typed>,
 ) -> Vec<(ItemKey, FetchResult)> {
     keys.into_iter()
         .map(|(key, t, latest)| async move {
@@ -375,16 +385,7 @@ async fn untyped_statics(
     let look = list_types(api, token, limit, &again, MORE_LISTINGS).await;
     let mut known = known.clone();
     known.extend(look.types);
-    let (mut statics, mut others) = (Vec::new(), Vec::new());
-    for key in again {
-        match known.get(&canonical(&key.name)) {
-            Some(Listed {
-                item_type: Ok(t @ (ItemType::Dynamic | ItemType::Rotated)),
-                latest,
-            }) => others.push((key, *t, *latest)),
-            _ => statics.push(key),
-        }
-    }
+    let (statics, others) = by_type(again, &known);
     let batches = second_batches(api, token, limit, statics, &refused, &known);
     let (batched, singles) = join(batches, fetch_each(api, token, limit, others)).await;
     results.extend(batched.into_iter().chain(singles));

@@ -103,13 +103,13 @@ fn keys(map: &serde_json::Map<String, Value>, missing: &str) -> String {
 /// The key that `missing` most likely misspells: the same but for case, or one or two
 /// edits away (one for a key of up to 4 characters); the first such in order.
 fn nearest<'k>(keys: impl Iterator<Item = &'k String>, missing: &str) -> Option<&'k str> {
+    let most = if missing.chars().count() <= 4 { 1 } else { 2 };
     let mut best: Option<(usize, &str)> = None;
     for key in keys {
         let distance = match key.eq_ignore_ascii_case(missing) {
             true => 0,
-            false => edits(key, missing, 2),
+            false => edits(key, missing, most),
         };
-        let most = if missing.chars().count() <= 4 { 1 } else { 2 };
         if distance <= most && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, key));
         }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use akl_testkit::{SHELLS, UID_TOKEN, World, default_fixture, mode, read, source_in};
 use fake_akeyless::fixture::{ItemKind, Producer};
-use fake_akeyless::{Fault, FaultKind};
+use fake_akeyless::{Fault, FaultKind, Fixture};
 
 fn env_path(world: &World) -> PathBuf {
     world.home().join(".akeyless/env")
@@ -110,45 +110,59 @@ fn items_no_listing_shows_are_described_and_fetched_by_their_type() {
     );
 }
 
+/// `count` service folders `/ci/svc/svcNN` of `statics` static secrets each (`SNN_S`),
+/// and a dynamic secret (`DBNN`) in those `dynamic` picks: the fixture, and the variables
+/// that reference them all.
+fn services(
+    count: usize,
+    statics: usize,
+    dynamic: impl Fn(usize) -> bool,
+) -> (Fixture, Vec<(String, String)>) {
+    let (mut fixture, mut vars) = (default_fixture(), Vec::new());
+    for svc in 0..count {
+        let folder = format!("ci/svc/svc{svc:02}");
+        for s in 0..statics {
+            fixture = fixture.with_static(
+                &format!("/{folder}/s{s}"),
+                &format!("canary-svc{svc:02}-{s}"),
+            );
+            vars.push((
+                format!("S{svc:02}_{s}"),
+                format!("akeyless://{folder}/s{s}"),
+            ));
+        }
+        if dynamic(svc) {
+            let kind = ItemKind::Dynamic {
+                producer: Producer::Sql,
+            };
+            fixture = fixture.with_item(&format!("/{folder}/db"), kind);
+            vars.push((
+                format!("DB{svc:02}"),
+                format!("akeyless://{folder}/db#user"),
+            ));
+        }
+    }
+    (fixture, vars)
+}
+
+/// `akl env` in `world` with `vars`, which must succeed and say `summary`.
+fn env_with(world: &World, vars: &[(String, String)], summary: &str) {
+    let mut akl = world.akl();
+    for (name, value) in vars {
+        akl = akl.env(name, value);
+    }
+    akl.args(["env"]).run().ok().stderr_has(summary);
+}
+
 #[test]
 fn a_database_secret_in_each_of_twenty_services_is_found_by_listing() {
     // Twenty service folders, each with five statics and a dynamic secret: the batch is
     // refused, the first look named the dynamic secrets of 8 folders, and the statics of
-    // the other 12 are asked on their own beside a listing of their folders, which names
-    // the rest. Before, splitting found each of those 12 name by name (136 requests).
-    let mut fixture = default_fixture();
-    for svc in 0..20 {
-        for s in 0..5 {
-            fixture = fixture.with_static(
-                &format!("/ci/svc/svc{svc:02}/s{s}"),
-                &format!("canary-svc{svc:02}-{s}"),
-            );
-        }
-        fixture = fixture.with_item(
-            &format!("/ci/svc/svc{svc:02}/db"),
-            ItemKind::Dynamic {
-                producer: Producer::Sql,
-            },
-        );
-    }
+    // the other 12 are asked on their own; refused too, their folders are listed, which
+    // names the rest. Before, splitting found each of those 12 name by name (136 requests).
+    let (fixture, vars) = services(20, 5, |_| true);
     let world = World::with(fixture);
-    let mut akl = world.akl();
-    for svc in 0..20 {
-        for s in 0..5 {
-            akl = akl.env(
-                format!("S{svc:02}_{s}"),
-                format!("akeyless://ci/svc/svc{svc:02}/s{s}"),
-            );
-        }
-        akl = akl.env(
-            format!("DB{svc:02}"),
-            format!("akeyless://ci/svc/svc{svc:02}/db#user"),
-        );
-    }
-    akl.args(["env"])
-        .run()
-        .ok()
-        .stderr_has("120 secrets (100 static, 20 dynamic)");
+    env_with(&world, &vars, "120 secrets (100 static, 20 dynamic)");
     let counts = world.fake.counts();
     assert_eq!(counts["get-dynamic-secret-value"], 20, "{counts:?}");
     assert_eq!(counts["list-items"], 20, "each folder once: {counts:?}");
@@ -167,28 +181,9 @@ fn one_dynamic_secret_the_first_look_found_costs_no_more_listings() {
     // Twelve folders, one dynamic secret in the first: the first look (8 folders) names
     // it, the statics of the other four are a batch of their own, which answers, and their
     // folders are not listed.
-    let mut fixture = default_fixture();
-    for svc in 0..12 {
-        fixture = fixture.with_static(&format!("/ci/svc/svc{svc:02}/s0"), "canary-s0");
-    }
-    let fixture = fixture.with_item(
-        "/ci/svc/svc00/db",
-        ItemKind::Dynamic {
-            producer: Producer::Sql,
-        },
-    );
+    let (fixture, vars) = services(12, 1, |svc| svc == 0);
     let world = World::with(fixture);
-    let mut akl = world.akl().env("DB", "akeyless://ci/svc/svc00/db#user");
-    for svc in 0..12 {
-        akl = akl.env(
-            format!("S{svc:02}"),
-            format!("akeyless://ci/svc/svc{svc:02}/s0"),
-        );
-    }
-    akl.args(["env"])
-        .run()
-        .ok()
-        .stderr_has("13 secrets (12 static, 1 dynamic)");
+    env_with(&world, &vars, "13 secrets (12 static, 1 dynamic)");
     let counts = world.fake.counts();
     assert_eq!(counts["list-items"], 8, "{counts:?}");
     // The first batch; the statics of the 8 folders looked at; those of the other 4.
@@ -200,36 +195,12 @@ fn a_role_that_may_list_no_folder_is_not_asked_to_list_more() {
     // The same twenty services, but no listing answers (404, as for a role without the
     // list capability): nothing says where the dynamic secrets are, and the statics are
     // split as before, with no listing of the twelve folders the first look left out.
-    let mut fixture = default_fixture();
-    for svc in 0..20 {
-        fixture = fixture.with_static(&format!("/ci/svc/svc{svc:02}/s0"), "canary-s0");
-        fixture = fixture.with_item(
-            &format!("/ci/svc/svc{svc:02}/db"),
-            ItemKind::Dynamic {
-                producer: Producer::Sql,
-            },
-        );
-    }
+    let (fixture, vars) = services(20, 1, |_| true);
     let world = World::with(fixture);
     world
         .fake
         .set_faults(vec![Fault::new("list-items", FaultKind::NotFound, 1000)]);
-    let mut akl = world.akl();
-    for svc in 0..20 {
-        akl = akl
-            .env(
-                format!("S{svc:02}"),
-                format!("akeyless://ci/svc/svc{svc:02}/s0"),
-            )
-            .env(
-                format!("DB{svc:02}"),
-                format!("akeyless://ci/svc/svc{svc:02}/db#user"),
-            );
-    }
-    akl.args(["env"])
-        .run()
-        .ok()
-        .stderr_has("40 secrets (20 static, 20 dynamic)");
+    env_with(&world, &vars, "40 secrets (20 static, 20 dynamic)");
     let counts = world.fake.counts();
     assert_eq!(counts["list-items"], 8, "{counts:?}");
     assert_eq!(counts["get-dynamic-secret-value"], 20, "{counts:?}");
