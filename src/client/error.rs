@@ -32,6 +32,9 @@ pub enum ApiError {
         content_type: String,
         reason: String,
     },
+    /// A 2xx answer longer than the client reads (`MAX_RESPONSE_BYTES`). A batch that
+    /// gets one is asked again in parts.
+    TooLarge { status: u16, content_type: String },
     /// The overall deadline (`AKEYLESS_TIMEOUT`) passed before the call could finish;
     /// `last` is what the last attempt ran into, if there was one.
     Deadline { last: Option<String> },
@@ -62,6 +65,14 @@ impl std::fmt::Display for ApiError {
                 f,
                 "unexpected answer (status {status}, content type {content_type}): {reason}"
             ),
+            ApiError::TooLarge {
+                status,
+                content_type,
+            } => write!(
+                f,
+                "unexpected answer (status {status}, content type {content_type}): the body exceeds {} MiB",
+                super::MAX_RESPONSE_BYTES >> 20
+            ),
             ApiError::Deadline { last: None } => {
                 f.write_str("the deadline (AKEYLESS_TIMEOUT) passed")
             }
@@ -91,6 +102,11 @@ impl ApiError {
     /// get a real answer.
     pub fn is_refusal(&self) -> bool {
         matches!(self, ApiError::Status { status, .. } if (400..500).contains(status) && *status != 429)
+    }
+
+    /// An answer too long to read: one that asks for less gets through.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, ApiError::TooLarge { .. })
     }
 
     /// What this failure means for the run's exit code, given what was being done: the

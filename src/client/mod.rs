@@ -47,7 +47,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Far above any real answer (a batch of thousands of secrets, a 10 MiB value escaped),
 /// far below what could exhaust a CI container's memory; `json::parse` bounds what the
 /// answer may cost parsed.
-const MAX_RESPONSE_BYTES: usize = 32 << 20;
+pub(super) const MAX_RESPONSE_BYTES: usize = 32 << 20;
 
 /// Entries one listing may hold, over all its pages: far beyond any real folder, and a
 /// bound on what a gateway that never stops paging can make us keep.
@@ -368,8 +368,12 @@ impl Api {
             version,
             token: token.body(),
         };
-        self.post("get-secret-value", &body, Policy::Idempotent)
-            .await
+        // A batch too large to answer is split by the caller, not asked again whole.
+        let policy = match names.len() {
+            1 => Policy::Idempotent,
+            _ => Policy::Divisible,
+        };
+        self.post("get-secret-value", &body, policy).await
     }
 
     /// `POST /get-dynamic-secret-value`. Every call mints new credentials.
@@ -731,10 +735,9 @@ impl Api {
             answered: true,
         };
         let bytes = read_capped(response).await.map_err(|e| match e {
-            Capped::TooLarge => answered(ApiError::Malformed {
+            Capped::TooLarge => answered(ApiError::TooLarge {
                 status: status.as_u16(),
                 content_type: content_type.clone(),
-                reason: format!("the body exceeds {} MiB", MAX_RESPONSE_BYTES >> 20),
             }),
             // The answer began and broke off: for a dynamic secret, it may have been minted.
             Capped::Transport(e) => answered(self.transport(e, wait)),
@@ -823,10 +826,11 @@ impl Failure {
     fn retryable(&self, policy: Policy) -> bool {
         let transient = match &self.error {
             ApiError::Transport(_) | ApiError::Malformed { .. } => true,
+            ApiError::TooLarge { .. } => policy != Policy::Divisible,
             ApiError::Status { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
             ApiError::Deadline { .. } | ApiError::GaveUp { .. } => false,
         };
-        transient && (policy == Policy::Idempotent || !self.answered)
+        transient && (policy != Policy::UnlessAnswered || !self.answered)
     }
 }
 

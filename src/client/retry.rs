@@ -22,6 +22,9 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(20);
 pub enum Policy {
     /// Asking again changes nothing on the server: retry any transient failure.
     Idempotent,
+    /// Idempotent, and asking for less gets a smaller answer (a batch of several names):
+    /// an answer too long to read is not asked for again whole, it is split.
+    Divisible,
     /// Every call has an effect (a dynamic secret mints new credentials): retry only when
     /// no answer arrived at all; an answer, even a 503 or a cut-off body, may mean the
     /// credentials exist already.

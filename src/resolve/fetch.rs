@@ -302,8 +302,9 @@ fn settle_batch(
                 out.push((key.clone(), Err(Reason::Unauthorized(message.clone()))));
             }
         }
-        Err(e) if e.is_refusal() || is_server_error(&e) => {
-            if e.is_refusal() {
+        Err(e) if e.is_refusal() || e.is_too_large() || is_server_error(&e) => {
+            // Asked again unchanged, either would fail again: round trip 3 splits it.
+            if e.is_refusal() || e.is_too_large() {
                 refused.push(refusal(&batch));
             }
             again.extend(batch.into_iter().cloned());
@@ -502,7 +503,11 @@ async fn second_batches(
                     }
                 }
                 // A refused token refuses every part alike: no split pins it on a name.
-                Err(e) if e.is_refusal() && !is_unauthorized(&e) && batch.len() > 1 => {
+                // An answer too long to read gets shorter with each split.
+                Err(e)
+                    if (e.is_refusal() && !is_unauthorized(&e) || e.is_too_large())
+                        && batch.len() > 1 =>
+                {
                     split.push(batch)
                 }
                 Err(e) => refused.extend(batch.into_iter().map(|key| (key, e.clone()))),

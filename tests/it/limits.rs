@@ -113,6 +113,37 @@ fn names_that_are_all_bad_cost_no_more_than_one_request_each() {
 }
 
 #[test]
+fn a_batch_answer_too_long_to_read_is_split_not_asked_again() {
+    // 34 values of 1 MiB answer a batch with more than the 32 MiB akl reads. Asked again
+    // whole, it would fail the same way until the retries ran out (exit 5); in parts,
+    // each answer fits.
+    let mut fixture = default_fixture();
+    let value = |i: usize| format!("canary-large-{i:02}-{}", "v".repeat(1 << 20));
+    for i in 0..34 {
+        fixture = fixture.with_static(&format!("/ci/large/v{i:02}"), &value(i));
+    }
+    let world = World::with(fixture);
+    let mut akl = world.akl();
+    for i in 0..34 {
+        akl = akl.env(format!("L_{i:02}"), format!("akeyless://ci/large/v{i:02}"));
+    }
+    akl.args(["env"])
+        .run()
+        .ok()
+        .stderr_has("34 secrets (34 static)");
+    // The batch once, then its parts (at most 16), each answered.
+    let asked = world.fake.count("get-secret-value");
+    assert!(
+        (2..=17).contains(&asked),
+        "{asked} get-secret-value requests"
+    );
+    let file = read(&world.home().join(".akeyless/env"));
+    for i in 0..34 {
+        assert!(file.contains(&format!("export L_{i:02}='{}'\n", value(i))));
+    }
+}
+
+#[test]
 fn a_ten_mebibyte_value_is_written_whole() {
     let big: String = (0..10 << 20)
         .map(|i| char::from(b'a' + (i % 23) as u8))
