@@ -98,8 +98,8 @@ impl Patterns {
             if value.contains('\n') {
                 let count = value
                     .split('\n')
-                    .map(|l| l.trim_end_matches('\r').len())
-                    .filter(|&n| n > 0 && n < MIN_LEN)
+                    .filter_map(line_core)
+                    .filter(|(_, core)| core.len() < MIN_LEN)
                     .count();
                 if count > 0 {
                     short.push((i, TooShort::Lines { count }));
@@ -225,9 +225,8 @@ fn forms_of(value: &str, forms: &mut Forms) {
     if value.contains('\n') {
         let mut at = 0;
         for line in value.split('\n') {
-            let text = line.trim_end_matches('\r');
-            if text.len() >= MIN_LEN {
-                forms::of_line(text.as_bytes(), at..at + text.len(), forms);
+            if let Some((start, core)) = line_core(line).filter(|(_, c)| c.len() >= MIN_LEN) {
+                forms::of_line(core.as_bytes(), at + start..at + start + core.len(), forms);
             }
             at += line.len() + 1;
         }
@@ -241,6 +240,19 @@ fn forms_of(value: &str, forms: &mut Forms) {
             }
         }
     }
+}
+
+/// What of a line of a multi-line value is masked as a secret of its own, and where it
+/// starts in the line: not the spaces around it (indentation is no secret, and a line
+/// masked with it makes every run of spaces in a log a candidate, or blanks it out), and
+/// nothing of a line of one repeated character (a `--------` rule masked on its own would
+/// blank out every such rule in the log). The whole value is masked as it is.
+fn line_core(line: &str) -> Option<(usize, &str)> {
+    let core = line.trim_ascii_start();
+    let start = line.len() - core.len();
+    let core = core.trim_ascii_end();
+    let first = *core.as_bytes().first()?;
+    (!core.bytes().all(|b| b == first)).then_some((start, core))
 }
 
 /// Adds the form at `range` of source `source` as patterns: one, or overlapping pieces
@@ -539,6 +551,30 @@ mod tests {
         }
         let got = String::from_utf8(redact(&p, wrapped.as_bytes(), 4)).unwrap();
         assert!(!got.contains(&STANDARD.encode(secret)[..20]), "{got}");
+    }
+
+    #[test]
+    fn lines_are_masked_without_their_indentation_and_rules_are_not_secrets() {
+        let values = "postgresql:\n  auth:\n    password: Xk2pQ9vLm3Rt7wZa\n\
+                      --------------\n          \n        enabled: true\r\n";
+        let p = patterns(&[values]);
+        let cases: &[(&str, &str)] = &[
+            // A line, however it is indented where it is printed.
+            ("password: Xk2pQ9vLm3Rt7wZa", "[MASKED]"),
+            ("  enabled: true\n", "  [MASKED]\n"),
+            // Runs of spaces and rules are no part of the secret on their own.
+            ("col1          col2", "col1          col2"),
+            ("-------------- done", "-------------- done"),
+        ];
+        for (input, want) in cases {
+            let got = redact(&p, input.as_bytes(), 5);
+            assert_eq!(String::from_utf8_lossy(&got), *want, "{input}");
+        }
+        // The whole value, printed as it is, is masked whole.
+        assert_eq!(redact(&p, values.as_bytes(), 9), b"[MASKED]");
+        // `auth:` is too short to mask once its indentation is gone.
+        let (_, short) = Patterns::new([values]);
+        assert_eq!(short, [(0, TooShort::Lines { count: 1 })]);
     }
 
     #[test]
