@@ -475,17 +475,26 @@ fn cannot_run(cmd: &Command, e: io::Error) -> Error {
     };
     let err = Error::new(Kind::Command(code), format!("cannot run {name}: {e}"));
     if e.raw_os_error() == Some(7) {
-        // E2BIG
-        let big: Vec<String> = cmd
-            .env
-            .iter()
-            .filter(|(k, v)| k.len() + v.len() + 2 > 128 << 10)
-            .map(|(k, _)| k.to_string_lossy().into_owned())
-            .collect();
-        return err.hint(format!(
-            "Linux passes no environment variable over 128 KiB to a program; too large: {}. Use akl env and source the file instead",
-            big.join(", ")
-        ));
+        // E2BIG: one variable over the kernel's limit for a single string, or all of them
+        // together over its limit for the whole (a quarter of the stack limit).
+        let size = |(k, v): &&(OsString, OsString)| k.len() + v.len() + 2;
+        let mut vars: Vec<&(OsString, OsString)> = cmd.env.iter().collect();
+        vars.sort_by_key(|var| std::cmp::Reverse(size(var)));
+        let names = |vars: &[&(OsString, OsString)]| {
+            let names: Vec<_> = vars.iter().map(|(k, _)| k.to_string_lossy()).collect();
+            names.join(", ")
+        };
+        let over = vars.partition_point(|var| size(var) > 128 << 10);
+        return err.hint(match over {
+            0 => format!(
+                "the environment and the arguments together are more than Linux passes to a program (a quarter of ulimit -s); the largest variables: {}. Use akl env and source the file instead, or raise ulimit -s",
+                names(&vars[..vars.len().min(3)])
+            ),
+            _ => format!(
+                "Linux passes no environment variable over 128 KiB to a program; too large: {}. Use akl env and source the file instead",
+                names(&vars[..over])
+            ),
+        });
     }
     err
 }

@@ -799,3 +799,24 @@ fn akl_run_refuses_a_value_no_program_can_take_and_a_file_carries_it() {
         .ok();
     assert_eq!(run.stdout.trim(), "200011");
 }
+
+#[test]
+fn an_environment_too_large_as_a_whole_names_its_largest_variables() {
+    // Each under 128 KiB, together over the 2 MiB that an 8 MiB stack lets exec pass.
+    let mut fixture = fixture();
+    for i in 0..24 {
+        let value = format!("canary-part-{i:02}-{}", "p".repeat(100_000 + i * 10));
+        fixture = fixture.with_static(&format!("/ci/part{i:02}"), &value);
+    }
+    let world = World::with(fixture);
+    let mut akl = world.akl();
+    for i in 0..24 {
+        akl = akl.env(format!("PART_{i:02}"), format!("akeyless://ci/part{i:02}"));
+    }
+    akl.args(["run", "--", "true"])
+        .run()
+        .code(126)
+        .stderr_has("Argument list too long")
+        .stderr_has("the environment and the arguments together are more than Linux passes")
+        .stderr_has("the largest variables: PART_23, PART_22, PART_21.");
+}
