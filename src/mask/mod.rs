@@ -232,10 +232,11 @@ fn forms_of(value: &str, forms: &mut Forms) {
         }
     }
     // A JSON value's strings are its secrets (fields shorter than MIN_LEN are ids, ports
-    // and TTLs, and are skipped without a warning).
+    // and TTLs, and are skipped without a warning; so is one of only spaces, which would
+    // blank out every run of spaces in the log).
     if let Ok(json) = crate::json::parse::<serde_json::Value>(value.as_bytes()) {
         for leaf in forms::strings(&json) {
-            if leaf.len() >= MIN_LEN {
+            if leaf.len() >= MIN_LEN && !leaf.trim_ascii().is_empty() {
                 forms::of_value(leaf, None, forms);
             }
         }
@@ -575,6 +576,10 @@ mod tests {
         // `auth:` is too short to mask once its indentation is gone.
         let (_, short) = Patterns::new([values]);
         assert_eq!(short, [(0, TooShort::Lines { count: 1 })]);
+        // Nor is a JSON string of spaces a secret of its own.
+        let p = patterns(&[r#"{"password":"Xk2pQ9vLm3Rt7wZa","indent":"        "}"#]);
+        let got = redact(&p, b"col1          col2 Xk2pQ9vLm3Rt7wZa", 4);
+        assert_eq!(String::from_utf8_lossy(&got), "col1          col2 [MASKED]");
     }
 
     #[test]
