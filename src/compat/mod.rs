@@ -31,7 +31,7 @@ use crate::settings::vars::{
     AKEYLESS_ACCESS_ID, AKEYLESS_ACCESS_KEY, AKEYLESS_ACCESS_TYPE, AKEYLESS_CLIENT_TYPE,
     AKEYLESS_JWT, AKEYLESS_JWT_VAR, AKEYLESS_TIMEOUT, AKEYLESS_TOKEN,
 };
-use crate::settings::{Env, EnvBlock, Overrides, Settings};
+use crate::settings::{Credentials, Env, EnvBlock, Overrides, Settings};
 use cli::{Access, Cli, Command, Dynamic, GatewayArg, ListArgs, Output, Versioned};
 
 const SUPPORTED: &str = "This `akeyless` is akl (ci_base-rs) standing in for the Akeyless CLI in CI \
@@ -310,7 +310,10 @@ fn settings(env: &Env, gateway: &GatewayArg) -> Result<Settings> {
 }
 
 /// The session for an item command: `--token`/`--uid-token`, else the environment's, else
-/// the token `akeyless auth` kept.
+/// the token `akeyless auth` kept, when it is for the access id the environment names or
+/// none is named (a script that logs in once and then runs a command per secret, with
+/// `AKEYLESS_ACCESS_ID` set as CI variables are, logs in once, as with the Akeyless CLI);
+/// else a login.
 async fn login(env: &mut Env, access: &Access) -> Result<Session> {
     if let Some(token) = &access.token {
         secret_flag(env, "--token", AKEYLESS_TOKEN, token)?;
@@ -318,7 +321,28 @@ async fn login(env: &mut Env, access: &Access) -> Result<Session> {
     if let Some(token) = &access.uid_token {
         secret_flag(env, "--uid-token", AKEYLESS_TOKEN, token)?;
     }
-    Session::start(&settings(env, &access.gateway)?).await
+    let mut kept = None;
+    if env.get(AKEYLESS_TOKEN)?.is_none() {
+        if let (Some(id), Some(profile)) = (
+            env.get(AKEYLESS_ACCESS_ID)?.map(str::trim),
+            Profile::locate(env, None)?,
+        ) {
+            kept = (profile.kept_token())
+                .filter(|(kept_id, _)| kept_id == id)
+                .map(|(_, token)| (token, profile.name));
+        }
+    }
+    let Some((token, profile)) = kept else {
+        return Session::start(&settings(env, &access.gateway)?).await;
+    };
+    // The login's other variables (a JWT) need not be set, then.
+    env.set(AKEYLESS_TOKEN, token.secret().expose());
+    let mut settings = settings(env, &access.gateway)?;
+    settings.credentials = Credentials::Token {
+        token,
+        from: format!("the token `akeyless auth` kept for profile {profile}"),
+    };
+    Session::start(&settings).await
 }
 
 fn failed(command: &str, name: &str, e: ApiError) -> Error {

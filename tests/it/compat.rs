@@ -216,6 +216,40 @@ fn auth_keeps_the_token_for_later_commands_as_the_cli_does() {
 }
 
 #[test]
+fn commands_after_auth_use_the_kept_token_of_the_access_id_in_the_environment() {
+    // ci_base's way: AKEYLESS_ACCESS_ID and the ID token are CI variables, the script
+    // logs in once, then runs a command per secret. Each used to log in again.
+    let world = World::new();
+    let cli = || {
+        world
+            .akeyless()
+            .env("AKEYLESS_ACCESS_ID", JWT_ACCESS_ID)
+            .env("AKEYLESS_JWT", world.jwt(json!({})))
+    };
+    cli()
+        .args(["auth", "--access-id", JWT_ACCESS_ID])
+        .stdout_is_secret()
+        .run()
+        .ok();
+    world.fake.clear_log();
+    for _ in 0..3 {
+        let run = cli()
+            .args(["get-secret-value", "--name", "/ci/db-password"])
+            .stdout_is_secret()
+            .run()
+            .ok();
+        assert_eq!(run.stdout, "canary-db-password-9b1f0e\n");
+    }
+    assert_eq!(world.fake.count("auth"), 0, "{:?}", world.fake.counts());
+    // A token kept for another access id is not this one's: a login.
+    cli()
+        .env("AKEYLESS_ACCESS_ID", "p-someoneelse")
+        .args(["get-secret-value", "--name", "/ci/db-password"])
+        .run();
+    assert_eq!(world.fake.count("auth"), 1);
+}
+
+#[test]
 fn list_items_walks_every_page_and_prints_the_cli_shape() {
     let mut fixture = akl_testkit::default_fixture();
     fixture.page_size = 4;
