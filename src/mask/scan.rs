@@ -100,7 +100,7 @@ const RECENT_MAX: usize = 1024;
 /// rebuilds a base this small at once (those 1,000 JWTs: about 2 ms more for the
 /// registration); a larger base, once the recent set holds more than `SHARED_MAX` of them.
 const SMALL_BASE: usize = 32768;
-const SHARED_MAX: usize = 32;
+const SHARED_MAX: usize = 256;
 
 /// A pattern: `len` bytes at `start` of one of the scanner's sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
