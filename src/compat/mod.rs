@@ -254,7 +254,12 @@ fn keep(env: &Env, settings: &Settings, session: &Session) -> Result<()> {
     .and_then(|()| {
         envfile::write(
             &profile.creds_file(access_id),
-            &Profile::render_creds(access_id, session.token().secret(), expiry),
+            &Profile::render_creds(
+                access_id,
+                session.token().secret(),
+                expiry,
+                credentials.login_digest().as_deref(),
+            ),
         )
     });
     if let Err(e) = kept {
@@ -310,10 +315,11 @@ fn settings(env: &Env, gateway: &GatewayArg) -> Result<Settings> {
 }
 
 /// The session for an item command: `--token`/`--uid-token`, else the environment's, else
-/// the token `akeyless auth` kept, when it is for the access id the environment names or
-/// none is named (a script that logs in once and then runs a command per secret, with
-/// `AKEYLESS_ACCESS_ID` set as CI variables are, logs in once, as with the Akeyless CLI);
-/// else a login.
+/// the token `akeyless auth` kept. That is used when no access id is set, as the Akeyless
+/// CLI does, and also when the environment's credentials are the very ones it was kept
+/// from (`Credentials::login_digest`): a script that logs in once and then runs a command
+/// per secret, with `AKEYLESS_ACCESS_ID` and the ID token set as CI variables are, logs in
+/// once. Else a login.
 async fn login(env: &mut Env, access: &Access) -> Result<Session> {
     if let Some(token) = &access.token {
         secret_flag(env, "--token", AKEYLESS_TOKEN, token)?;
@@ -321,27 +327,24 @@ async fn login(env: &mut Env, access: &Access) -> Result<Session> {
     if let Some(token) = &access.uid_token {
         secret_flag(env, "--uid-token", AKEYLESS_TOKEN, token)?;
     }
-    let mut kept = None;
-    if env.get(AKEYLESS_TOKEN)?.is_none() {
-        if let (Some(id), Some(profile)) = (
-            env.get(AKEYLESS_ACCESS_ID)?.map(str::trim),
-            Profile::locate(env, None)?,
-        ) {
-            kept = (profile.kept_token())
-                .filter(|(kept_id, _)| kept_id == id)
-                .map(|(_, token)| (token, profile.name));
+    let mut settings = settings(env, &access.gateway)?;
+    if let (Some(digest), Some(profile)) = (
+        settings.credentials.login_digest(),
+        Profile::locate(env, None)?,
+    ) {
+        if let Some((_, token, _)) = profile.kept_token().filter(|(id, _, login)| {
+            Some(id.as_str()) == settings.credentials.access_id()
+                && login.as_deref() == Some(digest.as_str())
+        }) {
+            settings.credentials = Credentials::Token {
+                token,
+                from: format!(
+                    "the token `akeyless auth` kept for profile {}",
+                    profile.name
+                ),
+            };
         }
     }
-    let Some((token, profile)) = kept else {
-        return Session::start(&settings(env, &access.gateway)?).await;
-    };
-    // The login's other variables (a JWT) need not be set, then.
-    env.set(AKEYLESS_TOKEN, token.secret().expose());
-    let mut settings = settings(env, &access.gateway)?;
-    settings.credentials = Credentials::Token {
-        token,
-        from: format!("the token `akeyless auth` kept for profile {profile}"),
-    };
     Session::start(&settings).await
 }
 

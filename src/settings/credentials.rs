@@ -133,6 +133,26 @@ impl Credentials {
         }
     }
 
+    /// A digest of the access id and the credentials, which names a login without
+    /// holding its secrets; `None` for credentials with no secret of their own (a file,
+    /// a cloud's metadata), which two jobs could share. A token kept from a login with
+    /// the same digest is this job's: on a shell runner jobs share HOME, and another
+    /// project's ID token may log in to the same access id with other rights.
+    pub fn login_digest(&self) -> Option<String> {
+        let (access_id, secrets) = (self.access_id()?, self.secrets());
+        if secrets.is_empty() {
+            return None;
+        }
+        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+        digest.update(access_id.as_bytes());
+        for secret in &secrets {
+            digest.update(&[0]);
+            digest.update(secret.expose().as_bytes());
+        }
+        let digest = digest.finish();
+        Some(digest.as_ref().iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     /// The access id, unless a ready token logs in.
     pub fn access_id(&self) -> Option<&str> {
         match self {
@@ -235,7 +255,7 @@ impl Credentials {
         let Some(access_id) = access_id.map(str::trim).filter(|id| !id.is_empty()) else {
             // Like the Akeyless CLI, use the token an earlier `akeyless auth` kept.
             if let Some(profile) = Profile::locate(env, None)? {
-                if let Some((_, token)) = profile.kept_token() {
+                if let Some((_, token, _)) = profile.kept_token() {
                     return Ok(Credentials::Token {
                         token,
                         from: format!(

@@ -72,17 +72,26 @@ impl Profile {
         ))
     }
 
-    /// The token file's text.
-    pub fn render_creds(access_id: &str, token: &Secret, expiry: i64) -> Secret {
-        Secret::new(
-            json!({"access_id": access_id, "token": token.expose(), "expiry": expiry}).to_string(),
-        )
+    /// The token file's text; `login`, the digest of the credentials that got the token
+    /// (`Credentials::login_digest`), if they have one.
+    pub fn render_creds(
+        access_id: &str,
+        token: &Secret,
+        expiry: i64,
+        login: Option<&str>,
+    ) -> Secret {
+        let mut creds = json!({"access_id": access_id, "token": token.expose(), "expiry": expiry});
+        if let Some(login) = login {
+            creds["akl_login"] = login.into();
+        }
+        Secret::new(creds.to_string())
     }
 
     /// The kept token, if the profile names an access id whose token is there and still
-    /// valid for a while. Anything missing, malformed or not ours (`files`'s rule) counts
-    /// as no token.
-    pub fn kept_token(&self) -> Option<(String, Token)> {
+    /// valid for a while: the access id, the token, and the digest of the credentials
+    /// that got it, if akl kept it. Anything missing, malformed or not ours (`files`'s
+    /// rule) counts as no token.
+    pub fn kept_token(&self) -> Option<(String, Token, Option<String>)> {
         let read = |path: PathBuf| {
             files::read_trusted(&path, 1 << 20)
                 .ok()
@@ -104,7 +113,8 @@ impl Profile {
             return None;
         }
         let token = Token::parse(creds["token"].as_str()?).ok()?;
-        Some((access_id, token))
+        let login = creds["akl_login"].as_str().map(str::to_owned);
+        Some((access_id, token, login))
     }
 }
 
@@ -137,14 +147,15 @@ mod tests {
             + 600;
         write(
             profile.creds_file("p-abc"),
-            Profile::render_creds("p-abc", &Secret::new("t-kept"), later),
+            Profile::render_creds("p-abc", &Secret::new("t-kept"), later, Some("d1")),
         );
-        let (access_id, token) = profile.kept_token().unwrap();
+        let (access_id, token, login) = profile.kept_token().unwrap();
         assert_eq!(access_id, "p-abc");
         assert_eq!(token.secret().expose(), "t-kept");
+        assert_eq!(login.as_deref(), Some("d1"));
         write(
             profile.creds_file("p-abc"),
-            Profile::render_creds("p-abc", &Secret::new("t-kept"), later - 580),
+            Profile::render_creds("p-abc", &Secret::new("t-kept"), later - 580, None),
         );
         assert_eq!(profile.kept_token(), None, "expiring within the margin");
     }

@@ -220,11 +220,12 @@ fn commands_after_auth_use_the_kept_token_of_the_access_id_in_the_environment() 
     // ci_base's way: AKEYLESS_ACCESS_ID and the ID token are CI variables, the script
     // logs in once, then runs a command per secret. Each used to log in again.
     let world = World::new();
+    let jwt = world.jwt(json!({}));
     let cli = || {
         world
             .akeyless()
             .env("AKEYLESS_ACCESS_ID", JWT_ACCESS_ID)
-            .env("AKEYLESS_JWT", world.jwt(json!({})))
+            .env("AKEYLESS_JWT", &jwt)
     };
     cli()
         .args(["auth", "--access-id", JWT_ACCESS_ID])
@@ -247,6 +248,16 @@ fn commands_after_auth_use_the_kept_token_of_the_access_id_in_the_environment() 
         .args(["get-secret-value", "--name", "/ci/db-password"])
         .run();
     assert_eq!(world.fake.count("auth"), 1);
+    // Nor is one another job kept with its own ID token (a shell runner shares HOME):
+    // its rights may not be this job's.
+    cli()
+        .env(
+            "AKEYLESS_JWT",
+            world.jwt(json!({"project_path": "other/project"})),
+        )
+        .args(["get-secret-value", "--name", "/ci/db-password"])
+        .run();
+    assert_eq!(world.fake.count("auth"), 2);
 }
 
 #[test]
