@@ -19,7 +19,7 @@ use crate::secret::Secret;
 use crate::settings::Env;
 
 use super::cli::{PkiCertArgs, SshCertArgs};
-use super::{login, output, print_public};
+use super::{call, login, output, print_public};
 
 /// Key files and requests are small; anything larger is not one.
 const MAX_KEY_FILE: u64 = 1 << 20;
@@ -53,17 +53,17 @@ pub async fn ssh(env: &mut Env, args: SshCertArgs) -> Result<ExitCode> {
     }
     let legacy = args.legacy_signing_alg_name.unwrap_or(false);
     let issuer = &args.cert_issuer_name;
-    let session = login(env, &args.access).await?;
+    let mut session = login(env, &args.access).await?;
     let options = SshCertOptions {
         users: &args.cert_username,
         public_key,
         ttl: args.ttl,
         legacy_signing_alg_name: legacy,
     };
-    let answer = session
-        .api()
-        .get_ssh_certificate(session.token(), issuer, options)
-        .await;
+    let answer = call(&mut session, async |api, token| {
+        api.get_ssh_certificate(token, issuer, options).await
+    })
+    .await;
     let certificate = match answer {
         Ok(certificate) => certificate,
         Err(e) => {
@@ -121,7 +121,7 @@ pub async fn pki(env: &mut Env, args: PkiCertArgs) -> Result<ExitCode> {
         .hint("add --common-name NAME (and --alt-names a,b), or give a CSR with --csr-file-path"));
     }
     let issuer = &args.cert_issuer_name;
-    let session = login(env, &args.access).await?;
+    let mut session = login(env, &args.access).await?;
     let options = PkiCertOptions {
         csr: csr.as_deref(),
         public_key: public_key.as_deref().map(str::as_bytes),
@@ -129,10 +129,10 @@ pub async fn pki(env: &mut Env, args: PkiCertArgs) -> Result<ExitCode> {
         alt_names: args.alt_names.as_deref(),
         ttl: args.ttl,
     };
-    let answer = session
-        .api()
-        .get_pki_certificate(session.token(), issuer, &options)
-        .await;
+    let answer = call(&mut session, async |api, token| {
+        api.get_pki_certificate(token, issuer, &options).await
+    })
+    .await;
     let answer = match answer {
         Ok(answer) => answer,
         Err(e) => {

@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::auth::Session;
-use crate::client::{ApiError, During, Gateway, ListQuery, ProducerArgs};
+use crate::client::{Api, ApiError, During, Gateway, ListQuery, ProducerArgs, Token};
 use crate::envfile;
 use crate::error::{self, Error, Result};
 use crate::resolve::{reference, select};
@@ -31,7 +31,7 @@ use crate::settings::vars::{
     AKEYLESS_ACCESS_ID, AKEYLESS_ACCESS_KEY, AKEYLESS_ACCESS_TYPE, AKEYLESS_CLIENT_TYPE,
     AKEYLESS_JWT, AKEYLESS_JWT_VAR, AKEYLESS_TIMEOUT, AKEYLESS_TOKEN,
 };
-use crate::settings::{Credentials, Env, EnvBlock, Overrides, Settings};
+use crate::settings::{Env, EnvBlock, Overrides, Settings};
 use cli::{Access, Cli, Command, Dynamic, GatewayArg, ListArgs, Output, Versioned};
 
 const SUPPORTED: &str = "This `akeyless` is akl (ci_base-rs) standing in for the Akeyless CLI in CI \
@@ -125,12 +125,13 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
             print(env, &answer, &text)
         }
         Command::GetSecretValue(Versioned { item, version }) => {
-            let session = login(env, &item.access).await?;
-            let values = session
-                .api()
-                .get_secret_values(session.token(), &[item.name.as_str()], version)
-                .await
-                .map_err(|e| failed("get-secret-value", &item.name, e))?;
+            let mut session = login(env, &item.access).await?;
+            let name = [item.name.as_str()];
+            let values = call(&mut session, async |api, token| {
+                api.get_secret_values(token, &name, version).await
+            })
+            .await
+            .map_err(|e| failed("get-secret-value", &item.name, e))?;
             let secret = values.into_first().unwrap_or_default();
             let value = secret.expose();
             let out = &item.access.output;
@@ -145,24 +146,26 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
             args,
             timeout,
         }) => {
-            let session = login(env, &item.access).await?;
+            let mut session = login(env, &item.access).await?;
             let producer = ProducerArgs { args, timeout };
-            let value = session
-                .api()
-                .get_dynamic_secret_value(session.token(), &item.name, &producer)
-                .await
-                .map_err(|e| failed("get-dynamic-secret-value", &item.name, e))?;
+            let value = call(&mut session, async |api, token| {
+                api.get_dynamic_secret_value(token, &item.name, &producer)
+                    .await
+            })
+            .await
+            .map_err(|e| failed("get-dynamic-secret-value", &item.name, e))?;
             let value = Value::Object(value);
             let secret = Secret::new(value.to_string());
             print(env, &secret, &output(value, &item.access.output)?)
         }
         Command::GetRotatedSecretValue(Versioned { item, version }) => {
-            let session = login(env, &item.access).await?;
-            let value = session
-                .api()
-                .get_rotated_secret_value(session.token(), &item.name, version)
-                .await
-                .map_err(|e| failed("get-rotated-secret-value", &item.name, e))?;
+            let mut session = login(env, &item.access).await?;
+            let value = call(&mut session, async |api, token| {
+                api.get_rotated_secret_value(token, &item.name, version)
+                    .await
+            })
+            .await
+            .map_err(|e| failed("get-rotated-secret-value", &item.name, e))?;
             let secret = Secret::new(value.to_string());
             print(
                 env,
@@ -171,12 +174,12 @@ async fn run(command: Command, env: &mut Env) -> Result<ExitCode> {
             )
         }
         Command::DescribeItem(item) => {
-            let session = login(env, &item.access).await?;
-            let info = session
-                .api()
-                .describe_item(session.token(), &item.name)
-                .await
-                .map_err(|e| failed("describe-item", &item.name, e))?;
+            let mut session = login(env, &item.access).await?;
+            let info = call(&mut session, async |api, token| {
+                api.describe_item(token, &item.name).await
+            })
+            .await
+            .map_err(|e| failed("describe-item", &item.name, e))?;
             let value = json!({
                 "item_name": info.item_name,
                 "item_type": info.item_type,
@@ -199,7 +202,7 @@ async fn list_items(env: &mut Env, args: ListArgs) -> Result<ExitCode> {
         folders: Option<Vec<String>>,
         next_page: &'static str,
     }
-    let session = login(env, &args.access).await?;
+    let mut session = login(env, &args.access).await?;
     let query = ListQuery {
         path: args.path.clone(),
         filter: args.filter,
@@ -207,11 +210,11 @@ async fn list_items(env: &mut Env, args: ListArgs) -> Result<ExitCode> {
         current_folder: args.current_folder,
         one_page: false,
     };
-    let listing = session
-        .api()
-        .list_items::<Map<String, Value>>(session.token(), &query)
-        .await
-        .map_err(|e| failed("list-items", &args.path, e))?;
+    let listing = call(&mut session, async |api, token| {
+        api.list_items::<Map<String, Value>>(token, &query).await
+    })
+    .await
+    .map_err(|e| failed("list-items", &args.path, e))?;
     let listed = Listed {
         items: Some(listing.items).filter(|i| !i.is_empty()),
         folders: Some(listing.folders).filter(|f| !f.is_empty()),
@@ -327,7 +330,7 @@ async fn login(env: &mut Env, access: &Access) -> Result<Session> {
     if let Some(token) = &access.uid_token {
         secret_flag(env, "--uid-token", AKEYLESS_TOKEN, token)?;
     }
-    let mut settings = settings(env, &access.gateway)?;
+    let settings = settings(env, &access.gateway)?;
     if let (Some(digest), Some(profile)) = (
         settings.credentials.login_digest(),
         Profile::locate(env, None)?,
@@ -336,16 +339,27 @@ async fn login(env: &mut Env, access: &Access) -> Result<Session> {
             Some(id.as_str()) == settings.credentials.access_id()
                 && login.as_deref() == Some(digest.as_str())
         }) {
-            settings.credentials = Credentials::Token {
-                token,
-                from: format!(
-                    "the token `akeyless auth` kept for profile {}",
-                    profile.name
-                ),
-            };
+            // The credentials stay with it: a refused token is replaced by a login (`call`).
+            return Session::resume(&settings, token);
         }
     }
     Session::start(&settings).await
+}
+
+/// One API call with the session's token. When the gateway refuses it (a kept token it
+/// revoked, a gateway that restarted), the environment's credentials log in once and the
+/// call is made again; a ready token (`--token`, `AKEYLESS_TOKEN`) is not replaced. A
+/// refused call minted nothing, so a dynamic secret is safe to ask again.
+async fn call<T>(
+    session: &mut Session,
+    f: impl AsyncFn(&Api, &Token) -> std::result::Result<T, ApiError>,
+) -> std::result::Result<T, ApiError> {
+    match f(session.api(), session.token()).await {
+        Err(ApiError::Status { status: 401, .. }) if session.renew().await.unwrap_or(false) => {
+            f(session.api(), session.token()).await
+        }
+        result => result,
+    }
 }
 
 fn failed(command: &str, name: &str, e: ApiError) -> Error {

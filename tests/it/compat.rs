@@ -258,6 +258,20 @@ fn commands_after_auth_use_the_kept_token_of_the_access_id_in_the_environment() 
         .args(["get-secret-value", "--name", "/ci/db-password"])
         .run();
     assert_eq!(world.fake.count("auth"), 2);
+    // A kept token the gateway refuses (revoked, or a gateway that restarted) is replaced
+    // by a login with the environment's credentials, and the command goes on.
+    world.fake.set_faults(vec![fake_akeyless::Fault::new(
+        "get-secret-value",
+        fake_akeyless::FaultKind::ExpiredToken,
+        1,
+    )]);
+    let run = cli()
+        .args(["get-secret-value", "--name", "/ci/db-password"])
+        .stdout_is_secret()
+        .run()
+        .ok();
+    assert_eq!(run.stdout, "canary-db-password-9b1f0e\n");
+    assert_eq!(world.fake.count("auth"), 3);
 }
 
 #[test]
