@@ -29,7 +29,7 @@ REPRO_FLAGS := --remap-path-prefix=$(CURDIR)=/akl --remap-path-prefix=$(CARGO_HO
 	--remap-path-prefix=$(abspath $(TARGET_DIR))=/akl/target -C link-arg=-Wl,--build-id=none
 # x86_64 links with the lld that ships with the Rust toolchain (gcc finds it through -B),
 # which folds identical code: generic code instantiated for several types often compiles
-# to the same bytes. That is 43 KB of the size budget. Rust promises no distinct address
+# to the same bytes. That is 41.6 KB of the size budget. Rust promises no distinct address
 # to distinct functions, so folding changes nothing a Rust program can rely on.
 LLD_DIR = $(shell rustc --print sysroot)/lib/rustlib/$(shell rustc -vV | sed -n 's/^host: //p')/bin/gcc-ld
 LINK_FLAGS = -C link-arg=-B$(LLD_DIR) -C link-arg=-fuse-ld=lld -C link-arg=-Wl,--icf=all

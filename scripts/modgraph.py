@@ -17,7 +17,7 @@ from pathlib import Path
 # Lower layers never use higher ones: an edge must go to a lower rank. Modules of one
 # rank may use each other only where ALLOWED_SAME_RANK says so.
 RANKS = {
-    "secret": 0, "error": 0, "mask": 0, "files": 0, "json": 0, "keys": 0, "order": 0,
+    "secret": 0, "error": 0, "mask": 0, "files": 0, "json": 0, "keys": 0, "order": 0, "digest": 0,
     "client": 1,
     "settings": 2,
     "identity": 3,

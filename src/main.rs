@@ -9,6 +9,7 @@ mod cli;
 mod client;
 mod cmd;
 mod compat;
+mod digest;
 mod envfile;
 mod error;
 mod files;

@@ -144,8 +144,7 @@ pub fn is_current(path: &Path, fingerprint: &str) -> Result<bool> {
 /// survives, and the digest keeps `--reuse` from taking it. The digest tells nothing the
 /// file itself, beside it with the same mode, does not.
 pub fn stamp(fingerprint: &str, content: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, content);
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::digest::sha256_hex(&[content]);
     format!("{fingerprint}content sha256 {hex}\n")
 }
 

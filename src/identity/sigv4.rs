@@ -5,7 +5,9 @@
 //! chain for one `Authorization` header; the algorithm is four hashes and five HMACs
 //! (AWS, "Create a signed AWS API request"). It is checked against AWS's own test suite.
 
-use ring::{digest, hmac};
+use ring::hmac;
+
+use crate::digest::{hex, sha256_hex};
 
 /// What the signature covers. The path and query are taken as they are: their canonical
 /// forms (`/` and the empty string for STS) are the caller's to give.
@@ -94,14 +96,14 @@ pub fn canonical_request(request: &Request) -> (String, String) {
     canonical.push('\n');
     canonical.push_str(&signed_headers);
     canonical.push('\n');
-    canonical.push_str(&sha256_hex(request.body));
+    canonical.push_str(&sha256_hex(&[request.body]));
     (canonical, signed_headers)
 }
 
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
     format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
+        sha256_hex(&[canonical_request.as_bytes()])
     )
 }
 
@@ -136,20 +138,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
     let key = hmac::Key::new(hmac::HMAC_SHA256, key);
     hmac::sign(&key, data).as_ref().to_vec()
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex(digest::digest(&digest::SHA256, data).as_ref())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -354,8 +342,8 @@ mod tests {
             );
         }
         // The payload hashes the suite states for its bodies.
-        assert_eq!(sha256_hex(b""), EMPTY_SHA256);
-        assert_eq!(sha256_hex(b"Param1=value1"), PARAM1_SHA256);
+        assert_eq!(sha256_hex(&[b""]), EMPTY_SHA256);
+        assert_eq!(sha256_hex(&[b"Param1=value1"]), PARAM1_SHA256);
     }
 
     #[test]

@@ -284,16 +284,7 @@ fn settle_batch(
 ) -> Vec<ItemKey> {
     let mut again = Vec::new();
     match result {
-        Ok(values) => {
-            let mut at = 0;
-            for key in batch {
-                let value = values
-                    .get_near(&key.name, &mut at)
-                    .map(|v| (ItemType::Static, Fetched::Text(v.clone())))
-                    .ok_or(Reason::NotFound(None));
-                out.push((key.clone(), value));
-            }
-        }
+        Ok(values) => each_value(batch, &values, out),
         Err(ApiError::Status {
             status: 401,
             message,
@@ -316,6 +307,19 @@ fn settle_batch(
         }
     }
     again
+}
+
+/// Each key of an answered batch with its value, into `out`; `NotFound(None)` for a name
+/// the answer left out.
+fn each_value(batch: Vec<&ItemKey>, values: &SecretValues, out: &mut Vec<(ItemKey, FetchResult)>) {
+    let mut at = 0;
+    for key in batch {
+        let value = values
+            .get_near(&key.name, &mut at)
+            .map(|v| (ItemType::Static, Fetched::Text(v.clone())))
+            .ok_or(Reason::NotFound(None));
+        out.push((key.clone(), value));
+    }
 }
 
 /// A key with the type a look found for it, and its latest version.
@@ -491,17 +495,7 @@ async fn second_batches(
         let answers = join_all(level.drain(..).map(|batch| ask(api, token, limit, batch)));
         for (batch, result) in answers.await {
             match result {
-                Ok(values) => {
-                    let mut at = 0;
-                    for key in batch {
-                        let value = values
-                            .get_near(&key.name, &mut at)
-                            .cloned()
-                            .ok_or(Reason::NotFound(None));
-                        let value = value.map(|v| (ItemType::Static, Fetched::Text(v)));
-                        results.push((key.clone(), value));
-                    }
-                }
+                Ok(values) => each_value(batch, &values, &mut results),
                 // A refused token refuses every part alike: no split pins it on a name.
                 // An answer too long to read gets shorter with each split.
                 Err(e)

@@ -143,14 +143,11 @@ impl Credentials {
         if secrets.is_empty() {
             return None;
         }
-        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
-        digest.update(access_id.as_bytes());
+        let mut parts = vec![access_id.as_bytes()];
         for secret in &secrets {
-            digest.update(&[0]);
-            digest.update(secret.expose().as_bytes());
+            parts.extend([&b"\0"[..], secret.expose().as_bytes()]);
         }
-        let digest = digest.finish();
-        Some(digest.as_ref().iter().map(|b| format!("{b:02x}")).collect())
+        Some(crate::digest::sha256_hex(&parts))
     }
 
     /// The access id, unless a ready token logs in.

@@ -227,6 +227,7 @@ fn commands_after_auth_use_the_kept_token_of_the_access_id_in_the_environment() 
             .env("AKEYLESS_ACCESS_ID", JWT_ACCESS_ID)
             .env("AKEYLESS_JWT", &jwt)
     };
+    let get = || cli().args(["get-secret-value", "--name", "/ci/db-password"]);
     cli()
         .args(["auth", "--access-id", JWT_ACCESS_ID])
         .stdout_is_secret()
@@ -234,28 +235,20 @@ fn commands_after_auth_use_the_kept_token_of_the_access_id_in_the_environment() 
         .ok();
     world.fake.clear_log();
     for _ in 0..3 {
-        let run = cli()
-            .args(["get-secret-value", "--name", "/ci/db-password"])
-            .stdout_is_secret()
-            .run()
-            .ok();
+        let run = get().stdout_is_secret().run().ok();
         assert_eq!(run.stdout, "canary-db-password-9b1f0e\n");
     }
     assert_eq!(world.fake.count("auth"), 0, "{:?}", world.fake.counts());
     // A token kept for another access id is not this one's: a login.
-    cli()
-        .env("AKEYLESS_ACCESS_ID", "p-someoneelse")
-        .args(["get-secret-value", "--name", "/ci/db-password"])
-        .run();
+    get().env("AKEYLESS_ACCESS_ID", "p-someoneelse").run();
     assert_eq!(world.fake.count("auth"), 1);
     // Nor is one another job kept with its own ID token (a shell runner shares HOME):
     // its rights may not be this job's.
-    cli()
+    get()
         .env(
             "AKEYLESS_JWT",
             world.jwt(json!({"project_path": "other/project"})),
         )
-        .args(["get-secret-value", "--name", "/ci/db-password"])
         .run();
     assert_eq!(world.fake.count("auth"), 2);
     // A kept token the gateway refuses (revoked, or a gateway that restarted) is replaced
@@ -265,11 +258,7 @@ fn commands_after_auth_use_the_kept_token_of_the_access_id_in_the_environment() 
         fake_akeyless::FaultKind::ExpiredToken,
         1,
     )]);
-    let run = cli()
-        .args(["get-secret-value", "--name", "/ci/db-password"])
-        .stdout_is_secret()
-        .run()
-        .ok();
+    let run = get().stdout_is_secret().run().ok();
     assert_eq!(run.stdout, "canary-db-password-9b1f0e\n");
     assert_eq!(world.fake.count("auth"), 3);
 }
